@@ -1,0 +1,197 @@
+//! Command-line interface: clap definitions and the translation of flags into the
+//! library's option structs. Kept thin: parsing and validation here, work elsewhere.
+//!
+//! Every error reaches the user as one line, `taplab: error: …`, saying what to do.
+
+use crate::http::HttpConfig;
+use crate::serve::{self, ServeOptions};
+use clap::{Parser, Subcommand};
+use smoltcp::wire::{Ipv4Cidr, Ipv6Cidr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "taplab",
+    version,
+    about = "A user-space TCP/IP stack (smoltcp) on a TAP device serving a lab web page",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve www/ over HTTP from smoltcp on a tap device (default http://192.168.69.1/)
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Tap device to create, or attach to if it exists (e.g. made by scripts/tap-up.sh)
+    #[arg(long, default_value = "tap0", value_name = "NAME")]
+    pub tap: String,
+    /// Our (smoltcp's) IPv4 address and prefix
+    #[arg(long, default_value = "192.168.69.1/24", value_parser = parse_v4, value_name = "CIDR")]
+    pub addr: Ipv4Cidr,
+    /// The host (kernel) side's IPv4 address, set on the tap when taplab creates it
+    #[arg(long, default_value = "192.168.69.100/24", value_parser = parse_v4, value_name = "CIDR")]
+    pub host_addr: Ipv4Cidr,
+    /// Our IPv6 address (a link-local address from the MAC is added as well)
+    #[arg(long, default_value = "fdaa::1/64", value_parser = parse_v6, value_name = "CIDR")]
+    pub addr6: Ipv6Cidr,
+    /// The host side's IPv6 address
+    #[arg(long, default_value = "fdaa::100/64", value_parser = parse_v6, value_name = "CIDR")]
+    pub host_addr6: Ipv6Cidr,
+    /// TCP port to serve
+    #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+    /// Site root directory
+    #[arg(long, default_value = "www", value_name = "DIR")]
+    pub www: PathBuf,
+    /// Listening sockets in the pool (= most simultaneous connections)
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub max_conns: u16,
+    /// Close an idle keep-alive connection after SECS (0: close after every response)
+    #[arg(long, default_value = "5", value_parser = parse_secs, value_name = "SECS")]
+    pub keep_alive_timeout: Duration,
+    /// Answer 408 when a request's headers are not complete within SECS
+    #[arg(long, default_value = "10", value_parser = parse_secs, value_name = "SECS")]
+    pub request_timeout: Duration,
+    /// Device MTU (IP bytes per frame); also set on the tap when taplab creates it
+    #[arg(long, default_value_t = 1500, value_parser = clap::value_parser!(u16).range(1280..=9000))]
+    pub mtu: u16,
+}
+
+fn parse_v4(s: &str) -> Result<Ipv4Cidr, String> {
+    s.parse()
+        .map_err(|_| format!("`{s}` is not an IPv4 address with prefix, e.g. 192.168.69.1/24"))
+}
+
+fn parse_v6(s: &str) -> Result<Ipv6Cidr, String> {
+    s.parse()
+        .map_err(|_| format!("`{s}` is not an IPv6 address with prefix, e.g. fdaa::1/64"))
+}
+
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=86400.0).contains(&v) => Ok(Duration::from_secs_f64(v)),
+        _ => Err(format!(
+            "`{s}` is not a number of seconds between 0 and 86400"
+        )),
+    }
+}
+
+impl ServeArgs {
+    /// Checks what clap cannot (the two ends must share a subnet) and builds the options.
+    pub fn into_options(self) -> Result<ServeOptions, String> {
+        if self.addr.network() != self.host_addr.network() {
+            return Err(format!(
+                "--addr {} and --host-addr {} are not in the same subnet",
+                self.addr, self.host_addr
+            ));
+        }
+        if self.addr.address() == self.host_addr.address() {
+            return Err("--addr and --host-addr must differ".into());
+        }
+        if !self.addr6.contains_addr(&self.host_addr6.address())
+            || self.addr6.address() == self.host_addr6.address()
+        {
+            return Err(format!(
+                "--addr6 {} and --host-addr6 {} must be different addresses in the same subnet",
+                self.addr6, self.host_addr6
+            ));
+        }
+        let keep_alive = self.keep_alive_timeout;
+        Ok(ServeOptions {
+            tap: self.tap,
+            mtu: self.mtu as usize,
+            addr4: self.addr,
+            host4: self.host_addr,
+            addr6: self.addr6,
+            host6: self.host_addr6,
+            port: self.port,
+            www: self.www,
+            max_conns: self.max_conns as usize,
+            http: HttpConfig {
+                server: format!("taplab/{}", env!("CARGO_PKG_VERSION")),
+                keep_alive_timeout: Some(keep_alive),
+                close_after_response: keep_alive.is_zero(),
+                request_timeout: self.request_timeout,
+            },
+        })
+    }
+}
+
+/// Parses the command line, runs it, and returns the process exit code.
+pub fn main() -> i32 {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("taplab=info"))
+        .format_timestamp_millis()
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => args.into_options().and_then(serve::run),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("taplab: error: {e}");
+            1
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> Result<ServeOptions, String> {
+        let mut v = vec!["taplab", "serve"];
+        v.extend_from_slice(args);
+        let cli = Cli::try_parse_from(v).map_err(|e| e.to_string())?;
+        let Command::Serve(a) = cli.command;
+        a.into_options()
+    }
+
+    #[test]
+    fn defaults_match_the_cli_contract() {
+        let o = serve(&[]).unwrap();
+        assert_eq!(o.tap, "tap0");
+        assert_eq!(o.addr4.to_string(), "192.168.69.1/24");
+        assert_eq!(o.host4.to_string(), "192.168.69.100/24");
+        assert_eq!(o.port, 80);
+        assert_eq!(o.www, PathBuf::from("www"));
+        assert_eq!(o.max_conns, 64);
+        assert_eq!(o.http.keep_alive_timeout, Some(Duration::from_secs(5)));
+        assert!(!o.http.close_after_response);
+    }
+
+    #[test]
+    fn bad_values_get_a_clear_answer() {
+        assert!(
+            serve(&["--addr", "1.2.3"])
+                .unwrap_err()
+                .contains("IPv4 address")
+        );
+        assert!(serve(&["--max-conns", "0"]).is_err());
+        assert!(
+            serve(&["--keep-alive-timeout=-1"])
+                .unwrap_err()
+                .contains("seconds")
+        );
+        assert!(
+            serve(&["--host-addr", "10.0.0.1/24"])
+                .unwrap_err()
+                .contains("same subnet")
+        );
+        assert!(serve(&["--mtu", "100"]).is_err());
+    }
+
+    #[test]
+    fn zero_keep_alive_closes_after_each_response() {
+        let o = serve(&["--keep-alive-timeout", "0"]).unwrap();
+        assert!(o.http.close_after_response);
+    }
+}

@@ -1,0 +1,81 @@
+//! Time, passed in — never read behind the caller's back.
+//!
+//! Every layer that needs the time (smoltcp's timers, the HTTP Date header, keep-alive
+//! and request timeouts) receives an [`Instant`] from its caller. The caller gets it from
+//! one [`Clock`]. That single rule is what lets a later virtual clock make runs
+//! byte-reproducible and lets a step mode hold the world still between two frames.
+//!
+//! Instants are microseconds since the Unix epoch, so the same value serves smoltcp's
+//! timers and the wall-clock dates HTTP needs ([`to_system_time`]).
+
+use smoltcp::time::Instant;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A source of the current time for the stacks.
+pub trait Clock {
+    fn now(&self) -> Instant;
+}
+
+/// The real clock: monotonic (it never jumps back when the system clock is set) but
+/// anchored at the wall time at which it was created, so its instants read as Unix time.
+pub struct RealClock {
+    start_wall: Duration,
+    start_mono: std::time::Instant,
+}
+
+impl RealClock {
+    pub fn new() -> Self {
+        RealClock {
+            start_wall: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default(),
+            start_mono: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Default for RealClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for RealClock {
+    fn now(&self) -> Instant {
+        let t = self.start_wall + self.start_mono.elapsed();
+        Instant::from_micros(t.as_micros() as i64)
+    }
+}
+
+/// The wall time an instant stands for (instants count from the Unix epoch).
+pub fn to_system_time(i: Instant) -> SystemTime {
+    UNIX_EPOCH + Duration::from_micros(i.total_micros().max(0) as u64)
+}
+
+/// The instant for a wall time (the inverse of [`to_system_time`]).
+pub fn from_system_time(t: SystemTime) -> Instant {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    Instant::from_micros(d.as_micros() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_clock_is_unix_time_and_monotonic() {
+        let c = RealClock::new();
+        let a = c.now();
+        let b = c.now();
+        assert!(b >= a);
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        let diff = (wall.as_micros() as i64 - a.total_micros()).abs();
+        assert!(diff < 5_000_000, "clock is {diff} us away from wall time");
+    }
+
+    #[test]
+    fn system_time_round_trip() {
+        let i = Instant::from_micros(1_700_000_000_123_456_i64);
+        assert_eq!(from_system_time(to_system_time(i)), i);
+    }
+}

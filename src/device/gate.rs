@@ -1,0 +1,174 @@
+//! A middleware that holds back connection attempts while the listening pool is empty.
+//!
+//! smoltcp answers a SYN that no socket listens for with RST. For a port that *is*
+//! served but whose pool of listening sockets is momentarily all in use, that would tell
+//! the browser "connection refused". A kernel server does something else when its accept
+//! backlog is full: it drops the SYN, and the client retransmits it a second later, by
+//! which time a socket has usually come free. [`SynGate`] does the same: while `admit` is
+//! false, a SYN (without ACK) to `port` is swallowed before smoltcp sees it. Everything else
+//! passes untouched, so a SYN to a port nobody serves still gets smoltcp's RST.
+
+use smoltcp::phy::{Device, DeviceCapabilities, RxToken};
+use smoltcp::time::Instant;
+use smoltcp::wire::{
+    EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, Ipv6Packet, TcpPacket,
+};
+
+/// Wraps a device for one poll; the stack builds it with the pool's current state.
+pub struct SynGate<'d, D: Device> {
+    pub inner: &'d mut D,
+    pub port: u16,
+    pub admit: bool,
+}
+
+impl<D: Device> Device for SynGate<'_, D> {
+    type RxToken<'a>
+        = GateRxToken<D::RxToken<'a>>
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = D::TxToken<'a>
+    where
+        Self: 'a;
+
+    fn receive(&mut self, now: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        let (rx, tx) = self.inner.receive(now)?;
+        let hold_syn_to = (!self.admit).then_some(self.port);
+        Some((
+            GateRxToken {
+                inner: rx,
+                hold_syn_to,
+            },
+            tx,
+        ))
+    }
+
+    fn transmit(&mut self, now: Instant) -> Option<Self::TxToken<'_>> {
+        self.inner.transmit(now)
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        self.inner.capabilities()
+    }
+}
+
+pub struct GateRxToken<T> {
+    inner: T,
+    hold_syn_to: Option<u16>,
+}
+
+impl<T: RxToken> RxToken for GateRxToken<T> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        let hold = self.hold_syn_to;
+        self.inner.consume(|frame| match hold {
+            Some(port) if is_syn_to(frame, port) => {
+                log::warn!(
+                    "all listening sockets busy (--max-conns): dropped a SYN to port {port}; \
+                     the client will retransmit it"
+                );
+                // smoltcp counts an empty frame as processed and ignores it.
+                f(&[])
+            }
+            _ => f(frame),
+        })
+    }
+}
+
+/// True if `frame` is an Ethernet frame carrying a TCP SYN without ACK to `port`.
+pub fn is_syn_to(frame: &[u8], port: u16) -> bool {
+    let Ok(eth) = EthernetFrame::new_checked(frame) else {
+        return false;
+    };
+    let tcp = match eth.ethertype() {
+        EthernetProtocol::Ipv4 => {
+            let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else {
+                return false;
+            };
+            if ip.next_header() != IpProtocol::Tcp {
+                return false;
+            }
+            TcpPacket::new_checked(ip.payload())
+                .ok()
+                .map(|t| (t.syn(), t.ack(), t.dst_port()))
+        }
+        EthernetProtocol::Ipv6 => {
+            let Ok(ip) = Ipv6Packet::new_checked(eth.payload()) else {
+                return false;
+            };
+            if ip.next_header() != IpProtocol::Tcp {
+                return false;
+            }
+            TcpPacket::new_checked(ip.payload())
+                .ok()
+                .map(|t| (t.syn(), t.ack(), t.dst_port()))
+        }
+        _ => None,
+    };
+    matches!(tcp, Some((true, false, p)) if p == port)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smoltcp::phy::ChecksumCapabilities;
+    use smoltcp::wire::{
+        EthernetAddress, EthernetRepr, IpAddress, Ipv4Address, Ipv4Repr, TcpControl, TcpRepr,
+        TcpSeqNumber,
+    };
+
+    fn frame(control: TcpControl, ack: bool, dst_port: u16) -> Vec<u8> {
+        let src = Ipv4Address::new(192, 168, 69, 100);
+        let dst = Ipv4Address::new(192, 168, 69, 1);
+        let tcp = TcpRepr {
+            src_port: 40000,
+            dst_port,
+            control,
+            seq_number: TcpSeqNumber(1),
+            ack_number: ack.then_some(TcpSeqNumber(1)),
+            window_len: 1000,
+            window_scale: None,
+            max_seg_size: None,
+            sack_permitted: false,
+            sack_ranges: [None; 3],
+            timestamp: None,
+            payload: &[],
+        };
+        let ip = Ipv4Repr {
+            src_addr: src,
+            dst_addr: dst,
+            next_header: IpProtocol::Tcp,
+            payload_len: tcp.buffer_len(),
+            hop_limit: 64,
+        };
+        let eth = EthernetRepr {
+            src_addr: EthernetAddress([2, 0, 0, 0, 0, 2]),
+            dst_addr: EthernetAddress([2, 0, 0, 0, 0, 1]),
+            ethertype: EthernetProtocol::Ipv4,
+        };
+        let mut buf = vec![0; eth.buffer_len() + ip.buffer_len() + tcp.buffer_len()];
+        let mut f = EthernetFrame::new_unchecked(&mut buf[..]);
+        eth.emit(&mut f);
+        let mut p = Ipv4Packet::new_unchecked(f.payload_mut());
+        ip.emit(&mut p, &ChecksumCapabilities::default());
+        let mut t = TcpPacket::new_unchecked(p.payload_mut());
+        tcp.emit(
+            &mut t,
+            &IpAddress::Ipv4(src),
+            &IpAddress::Ipv4(dst),
+            &ChecksumCapabilities::default(),
+        );
+        buf
+    }
+
+    #[test]
+    fn recognises_only_a_bare_syn_to_the_port() {
+        assert!(is_syn_to(&frame(TcpControl::Syn, false, 80), 80));
+        assert!(!is_syn_to(&frame(TcpControl::Syn, true, 80), 80));
+        assert!(!is_syn_to(&frame(TcpControl::Syn, false, 81), 80));
+        assert!(!is_syn_to(&frame(TcpControl::None, true, 80), 80));
+        assert!(!is_syn_to(&[0u8; 3], 80));
+        let mut cut = frame(TcpControl::Syn, false, 80);
+        cut.truncate(30);
+        assert!(!is_syn_to(&cut, 80));
+    }
+}

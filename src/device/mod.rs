@@ -1,0 +1,10 @@
+//! Frame devices for the stack: smoltcp [`Device`](smoltcp::phy::Device) implementations
+//! and the middlewares that wrap them.
+//!
+//! Frames enter from a device (today the Linux tap, [`tap::TapDevice`]), pass through any
+//! middlewares stacked on it (each one wraps the next, like smoltcp's own `Tracer` or
+//! `PcapWriter`), and reach the smoltcp `Interface`; frames the interface transmits go
+//! back down the same chain. [`gate::SynGate`] is such a middleware.
+
+pub mod gate;
+pub mod tap;

@@ -1,0 +1,350 @@
+//! The Linux TAP device as a smoltcp [`Device`].
+//!
+//! [`TapDevice::open`] creates the tap (or attaches to an existing, e.g. persistent, one)
+//! through tun-tap's `Iface` in TAP mode, without packet info, non-blocking. Frames the
+//! kernel sends towards the tap are read in [`Device::receive`]; frames smoltcp transmits
+//! are written to the fd one `write` each. The event loop sleeps on [`TapDevice::fd`] with
+//! `smoltcp::phy::wait`.
+//!
+//! [`configure_host_side`] gives the kernel's end of the tap its addresses, MTU and link
+//! state, using iproute2's `ip` so that what taplab does is exactly what a user would type
+//! (and what [`HostSide::commands`] prints when taplab lacks the permission).
+//! No `unsafe` here: tun-tap does the ioctl.
+
+use smoltcp::phy::{Device, DeviceCapabilities, Medium, RxToken, TxToken};
+use smoltcp::time::Instant;
+use std::fmt;
+use std::io;
+use std::os::unix::io::{AsRawFd, RawFd};
+use std::path::Path;
+use std::process::Command;
+
+/// Ethernet header bytes on top of the IP MTU.
+const ETH_HEADER: usize = 14;
+
+/// Why the tap could not be opened or configured. Each message is one line that says what
+/// to do about it.
+#[derive(Debug)]
+pub enum TapError {
+    /// No CAP_NET_ADMIN to create the tap, or the persistent tap belongs to someone else.
+    Permission {
+        name: String,
+    },
+    /// Another process holds the tap (another taplab?).
+    Busy {
+        name: String,
+    },
+    /// An interface of that name exists but is not a tap.
+    NotATap {
+        name: String,
+    },
+    /// /dev/net/tun is missing.
+    NoTunDevice,
+    /// The host-side subnet is already on another interface.
+    AddressInUse {
+        cidr: String,
+        on: String,
+    },
+    /// `ip` failed or is missing.
+    Ip {
+        command: String,
+        error: String,
+    },
+    Other {
+        name: String,
+        error: io::Error,
+    },
+}
+
+impl fmt::Display for TapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TapError::Permission { name } => write!(
+                f,
+                "permission denied opening tap device {name}: run as root (sudo), or create a \
+                 persistent tap owned by you once with `sudo scripts/tap-up.sh {name}` and run again"
+            ),
+            TapError::Busy { name } => write!(
+                f,
+                "tap device {name} is busy: another process (another taplab?) has it open; \
+                 stop that process or use --tap with another name"
+            ),
+            TapError::NotATap { name } => write!(
+                f,
+                "interface {name} exists but is not a tap device; remove it \
+                 (`sudo ip link del {name}`) or use --tap with another name"
+            ),
+            TapError::NoTunDevice => write!(
+                f,
+                "/dev/net/tun does not exist: load the tun module (`sudo modprobe tun`)"
+            ),
+            TapError::AddressInUse { cidr, on } => write!(
+                f,
+                "the host-side network {cidr} is already on interface {on}; remove it there \
+                 (`sudo ip addr flush dev {on}`) or choose --addr/--host-addr in another subnet"
+            ),
+            TapError::Ip { command, error } => write!(
+                f,
+                "`{command}` failed: {error} (is iproute2 installed? `apt-get install iproute2`)"
+            ),
+            TapError::Other { name, error } => write!(f, "cannot open tap device {name}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for TapError {}
+
+/// A tap device; smoltcp reads and writes Ethernet frames through it.
+pub struct TapDevice {
+    iface: tun_tap::Iface,
+    mtu: usize,
+    created: bool,
+    rx_buf: Vec<u8>,
+    tx_buf: Vec<u8>,
+}
+
+impl TapDevice {
+    /// Opens tap `name`, creating it when it does not exist. `mtu` is the IP MTU.
+    pub fn open(name: &str, mtu: usize) -> Result<TapDevice, TapError> {
+        let existed = Path::new("/sys/class/net").join(name).exists();
+        let iface = tun_tap::Iface::without_packet_info(name, tun_tap::Mode::Tap)
+            .map_err(|e| open_error(name, e))?;
+        iface.set_non_blocking().map_err(|error| TapError::Other {
+            name: name.to_string(),
+            error,
+        })?;
+        Ok(TapDevice {
+            iface,
+            mtu,
+            created: !existed,
+            // Sized for the largest frame the kernel could hand us, whatever the MTU.
+            rx_buf: vec![0; 65536],
+            tx_buf: vec![0; mtu + ETH_HEADER],
+        })
+    }
+
+    /// True if taplab created the tap (so it also configures it, and closing removes it).
+    pub fn created(&self) -> bool {
+        self.created
+    }
+
+    pub fn name(&self) -> &str {
+        self.iface.name()
+    }
+
+    pub fn fd(&self) -> RawFd {
+        self.iface.as_raw_fd()
+    }
+}
+
+fn open_error(name: &str, e: io::Error) -> TapError {
+    let name = name.to_string();
+    match e.raw_os_error() {
+        Some(1) | Some(13) => TapError::Permission { name },
+        Some(16) => TapError::Busy { name },
+        Some(22) => TapError::NotATap { name },
+        Some(2) | Some(19) => TapError::NoTunDevice,
+        _ => TapError::Other { name, error: e },
+    }
+}
+
+impl Device for TapDevice {
+    type RxToken<'a> = TapRxToken<'a>;
+    type TxToken<'a> = TapTxToken<'a>;
+
+    fn receive(&mut self, _now: Instant) -> Option<(TapRxToken<'_>, TapTxToken<'_>)> {
+        match self.iface.recv(&mut self.rx_buf) {
+            Ok(n) => Some((
+                TapRxToken {
+                    frame: &self.rx_buf[..n],
+                },
+                TapTxToken {
+                    iface: &self.iface,
+                    buf: &mut self.tx_buf,
+                },
+            )),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+            Err(e) => {
+                log::warn!("reading from {}: {e}", self.iface.name());
+                None
+            }
+        }
+    }
+
+    fn transmit(&mut self, _now: Instant) -> Option<TapTxToken<'_>> {
+        Some(TapTxToken {
+            iface: &self.iface,
+            buf: &mut self.tx_buf,
+        })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ethernet;
+        caps.max_transmission_unit = self.mtu + ETH_HEADER;
+        caps
+    }
+}
+
+pub struct TapRxToken<'a> {
+    frame: &'a [u8],
+}
+
+impl RxToken for TapRxToken<'_> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(self.frame)
+    }
+}
+
+pub struct TapTxToken<'a> {
+    iface: &'a tun_tap::Iface,
+    buf: &'a mut Vec<u8>,
+}
+
+impl TxToken for TapTxToken<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        self.buf.resize(len, 0);
+        let r = f(&mut self.buf[..len]);
+        // A failed write (link down, queue full) loses the frame, as a wire would; TCP
+        // retransmits. Log it rather than fail the stack.
+        if let Err(e) = self.iface.send(&self.buf[..len]) {
+            log::debug!("writing {len} bytes to {}: {e}", self.iface.name());
+        }
+        r
+    }
+}
+
+/// The kernel's side of the tap: what `configure_host_side` sets up.
+#[derive(Debug, Clone)]
+pub struct HostSide {
+    pub name: String,
+    pub mtu: usize,
+    /// Host addresses with prefix, e.g. "192.168.69.100/24", "fdaa::100/64".
+    pub addrs: Vec<String>,
+}
+
+impl HostSide {
+    /// The `ip` commands that configure the host side, as a user would type them.
+    pub fn commands(&self) -> Vec<Vec<String>> {
+        let n = &self.name;
+        let mtu = self.mtu.to_string();
+        let mut cmds = vec![vec!["link", "set", "dev", n, "mtu", &mtu]];
+        for a in &self.addrs {
+            if a.contains(':') {
+                // nodad: the address is usable at once instead of after ~1 s of
+                // duplicate address detection on a link where it cannot be duplicated.
+                cmds.push(vec!["-6", "addr", "add", a, "dev", n, "nodad"]);
+            } else {
+                cmds.push(vec!["addr", "add", a, "dev", n]);
+            }
+        }
+        cmds.push(vec!["link", "set", "dev", n, "up"]);
+        cmds.into_iter()
+            .map(|c| c.into_iter().map(String::from).collect())
+            .collect()
+    }
+
+    /// The commands as shell lines (`ip …`), for messages and the README.
+    pub fn command_lines(&self) -> Vec<String> {
+        self.commands()
+            .iter()
+            .map(|c| format!("ip {}", c.join(" ")))
+            .collect()
+    }
+
+    /// True if every host address is already on the interface.
+    pub fn is_configured(&self) -> bool {
+        let Ok(out) = Command::new("ip")
+            .args(["-o", "addr", "show", "dev", &self.name])
+            .output()
+        else {
+            return false;
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        self.addrs
+            .iter()
+            .all(|a| text.split_whitespace().any(|w| w == a))
+    }
+}
+
+/// Configures the host side of a tap taplab created: MTU, addresses, up. Refuses when the
+/// IPv4 subnet is already on another interface (routing would be ambiguous).
+pub fn configure_host_side(host: &HostSide) -> Result<(), TapError> {
+    for a in host.addrs.iter().filter(|a| !a.contains(':')) {
+        if let Some(on) = subnet_owner(a, &host.name) {
+            return Err(TapError::AddressInUse {
+                cidr: a.clone(),
+                on,
+            });
+        }
+    }
+    for c in host.commands() {
+        let line = format!("ip {}", c.join(" "));
+        let out = Command::new("ip")
+            .args(&c)
+            .output()
+            .map_err(|e| TapError::Ip {
+                command: line.clone(),
+                error: e.to_string(),
+            })?;
+        if !out.status.success() {
+            return Err(TapError::Ip {
+                command: line,
+                error: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The interface (other than `ours`) that already has an address in `cidr`'s subnet.
+fn subnet_owner(cidr: &str, ours: &str) -> Option<String> {
+    let out = Command::new("ip")
+        .args(["-o", "-4", "addr", "show", "to", cidr])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1).map(String::from))
+        .find(|dev| dev != ours)
+}
+
+/// The MTU of an existing interface, from sysfs.
+pub fn interface_mtu(name: &str) -> Option<usize> {
+    std::fs::read_to_string(Path::new("/sys/class/net").join(name).join("mtu"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_commands_are_what_a_user_types() {
+        let h = HostSide {
+            name: "tap0".into(),
+            mtu: 1500,
+            addrs: vec!["192.168.69.100/24".into(), "fdaa::100/64".into()],
+        };
+        assert_eq!(
+            h.command_lines(),
+            vec![
+                "ip link set dev tap0 mtu 1500",
+                "ip addr add 192.168.69.100/24 dev tap0",
+                "ip -6 addr add fdaa::100/64 dev tap0 nodad",
+                "ip link set dev tap0 up",
+            ]
+        );
+    }
+
+    #[test]
+    fn errno_maps_to_advice() {
+        let e = open_error("tap0", io::Error::from_raw_os_error(1));
+        assert!(e.to_string().contains("scripts/tap-up.sh"));
+        let e = open_error("tap0", io::Error::from_raw_os_error(16));
+        assert!(e.to_string().contains("busy"));
+    }
+}

@@ -1,0 +1,27 @@
+//! taplab: a user-space TCP/IP stack (smoltcp) on a Linux TAP device, serving a small
+//! lab website over HTTP so that every packet a browser exchanges with it comes from code
+//! one can read, configure and step through.
+//!
+//! # Map of the crate
+//! Frames flow up and down this chain (see `shared/docs/DESIGN.md`):
+//!
+//! ```text
+//! browser/curl ─ kernel ─ tap0
+//!   device::tap::TapDevice        frames in/out of the tap fd (smoltcp Device)
+//!    └ device::gate::SynGate      drops SYNs while the listening pool is empty
+//!       └ stack::Stack            smoltcp Interface + SocketSet + listening pool; no HTTP
+//!          └ server::Server       one http::HttpConnection per established socket
+//!             └ http              pure HTTP/1.1: bytes in → response bytes out, from a Site
+//! ```
+//!
+//! - [`clock`]: time is passed in, never read behind the caller's back.
+//! - [`serve`]: the `taplab serve` event loop that joins the pieces to a real tap.
+//! - [`cli`]: flag parsing (clap); `main.rs` only calls [`cli::main`].
+
+pub mod cli;
+pub mod clock;
+pub mod device;
+pub mod http;
+pub mod serve;
+pub mod server;
+pub mod stack;

@@ -1,0 +1,154 @@
+//! `taplab serve`: the event loop that puts the server stack on a real tap.
+//!
+//! It opens (or creates and configures) the tap, builds the [`Stack`] and [`Server`],
+//! prints the ready line with the URL, then loops: take the time from the [`RealClock`],
+//! step the server, and sleep on the tap's fd until a frame arrives or the next timer is
+//! due. SIGINT/SIGTERM end the loop; closing the fd removes a tap taplab created.
+
+use crate::clock::{Clock, RealClock};
+use crate::device::tap::{self, HostSide, TapDevice};
+use crate::http::{HttpConfig, Site};
+use crate::server::Server;
+use crate::stack::{Stack, StackConfig};
+use smoltcp::time::Duration;
+use smoltcp::wire::{EthernetAddress, IpCidr, Ipv4Cidr, Ipv6Cidr};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The stack's MAC address.
+pub const MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x01]);
+
+/// Everything `taplab serve` needs, parsed from flags.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub tap: String,
+    pub mtu: usize,
+    pub addr4: Ipv4Cidr,
+    pub host4: Ipv4Cidr,
+    pub addr6: Ipv6Cidr,
+    pub host6: Ipv6Cidr,
+    pub port: u16,
+    pub www: PathBuf,
+    pub max_conns: usize,
+    pub http: HttpConfig,
+}
+
+/// Socket buffer sizes. The receive side holds requests (small); the send side is what
+/// may be in flight towards the peer.
+const RX_BUFFER: usize = 64 * 1024;
+const TX_BUFFER: usize = 256 * 1024;
+/// Wake at least this often to notice signals even if select is not interrupted.
+const MAX_SLEEP: Duration = Duration::from_millis(500);
+
+/// Runs until SIGINT/SIGTERM. Errors are one line that says what to do.
+pub fn run(opts: ServeOptions) -> Result<(), String> {
+    let site = Site::open(&opts.www).map_err(|e| {
+        format!(
+            "cannot serve site root {}: {e} (run from the repository root, or pass --www DIR)",
+            opts.www.display()
+        )
+    })?;
+
+    let mut device = TapDevice::open(&opts.tap, opts.mtu).map_err(|e| e.to_string())?;
+    let host = HostSide {
+        name: device.name().to_string(),
+        mtu: opts.mtu,
+        addrs: vec![opts.host4.to_string(), opts.host6.to_string()],
+    };
+    if device.created() {
+        tap::configure_host_side(&host).map_err(|e| e.to_string())?;
+    } else {
+        if let Some(mtu) = tap::interface_mtu(&host.name).filter(|&m| m != opts.mtu) {
+            log::warn!(
+                "{} has MTU {mtu} but taplab uses {}: set one to match the other (--mtu {mtu})",
+                host.name,
+                opts.mtu
+            );
+        }
+        if !host.is_configured() {
+            log::warn!(
+                "{} exists but lacks the host-side addresses; as root run: {}",
+                host.name,
+                host.command_lines().join("; ")
+            );
+        }
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .map_err(|e| format!("cannot install signal handler: {e}"))?;
+    }
+
+    let clock = RealClock::new();
+    let config = StackConfig {
+        mac: MAC,
+        addrs: vec![IpCidr::Ipv4(opts.addr4), IpCidr::Ipv6(opts.addr6)],
+        gateway4: Some(opts.host4.address()),
+        gateway6: Some(opts.host6.address()),
+        port: opts.port,
+        max_conns: opts.max_conns,
+        rx_buffer: RX_BUFFER,
+        tx_buffer: TX_BUFFER,
+        random_seed: os_random_u64(),
+    };
+    let stack = Stack::new(&config, &mut device, clock.now());
+    let mut server = Server::new(stack, site, opts.http.clone());
+
+    let port = if opts.port == 80 {
+        String::new()
+    } else {
+        format!(":{}", opts.port)
+    };
+    println!(
+        "taplab: serving {} at http://{}{port}/ and http://[{}]{port}/ on {} (host side {}); Ctrl-C stops",
+        opts.www.display(),
+        opts.addr4.address(),
+        opts.addr6.address(),
+        host.name,
+        opts.host4.address(),
+    );
+    let _ = std::io::stdout().flush();
+
+    let fd = device.fd();
+    while !stop.load(Ordering::Relaxed) {
+        let now = clock.now();
+        server.step(now, &mut device);
+        let delay = server
+            .poll_delay(now)
+            .map_or(MAX_SLEEP, |d| d.min(MAX_SLEEP));
+        if let Err(e) = smoltcp::phy::wait(fd, Some(delay))
+            && e.kind() != std::io::ErrorKind::Interrupted
+        {
+            return Err(format!("waiting on {}: {e}", host.name));
+        }
+    }
+
+    let created = device.created();
+    drop(device);
+    if created {
+        println!("taplab: stopped; removed {}", host.name);
+    } else {
+        println!("taplab: stopped; left {} in place", host.name);
+    }
+    Ok(())
+}
+
+/// 64 bits from the OS's random source, to seed smoltcp.
+fn os_random_u64() -> u64 {
+    use std::io::Read;
+    let mut b = [0u8; 8];
+    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)) {
+        Ok(()) => u64::from_ne_bytes(b),
+        Err(e) => {
+            // Not fatal: the seed only needs to differ between runs.
+            log::warn!("cannot read /dev/urandom ({e}); seeding from the clock");
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0x5eed)
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! The web server: joins the [`Stack`]'s sockets to one [`HttpConnection`] each.
+//!
+//! Each [`Server::step`] moves frames through the stack, turns the stack's events into
+//! HTTP connections opening and closing, and for every open connection moves received
+//! bytes into its HTTP state machine and response bytes into the socket's send buffer —
+//! only as much as the buffer has room for, so large files stream from disk as the peer's
+//! window opens. The same code serves a real tap (`serve`) and, later, a simulated wire.
+//!
+//! Logging (info): one line per connection opened and closed, one access-log line per
+//! request: `peer "METHOD target" status bytes ms`.
+
+use crate::clock::to_system_time;
+use crate::http::{HttpConfig, HttpConnection, Site, Verdict};
+use crate::stack::{Stack, StackEvent};
+use smoltcp::phy::Device;
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::IpEndpoint;
+
+/// An upper bound on the work of one step, so a peer that keeps the stack busy cannot
+/// starve the caller's other duties (signals, timers).
+const MAX_ROUNDS_PER_STEP: usize = 64;
+
+struct Conn {
+    http: HttpConnection,
+    remote: IpEndpoint,
+    opened: Instant,
+    requests: u64,
+    bytes: u64,
+    peer_closed: bool,
+    closing: bool,
+}
+
+pub struct Server {
+    stack: Stack,
+    site: Site,
+    http: HttpConfig,
+    conns: Vec<Option<Conn>>,
+}
+
+impl Server {
+    pub fn new(stack: Stack, site: Site, http: HttpConfig) -> Server {
+        let conns = (0..stack.slot_count()).map(|_| None).collect();
+        Server {
+            stack,
+            site,
+            http,
+            conns,
+        }
+    }
+
+    pub fn stack(&mut self) -> &mut Stack {
+        &mut self.stack
+    }
+
+    /// Number of connections currently open.
+    pub fn open_connections(&self) -> usize {
+        self.conns.iter().filter(|c| c.is_some()).count()
+    }
+
+    /// Runs the stack and the HTTP connections until nothing more happens at `now`.
+    pub fn step<D: Device>(&mut self, now: Instant, device: &mut D) {
+        for _ in 0..MAX_ROUNDS_PER_STEP {
+            let changed = self.stack.poll(now, device);
+            for event in self.stack.maintain(now) {
+                self.on_event(event, now);
+            }
+            let mut progressed = false;
+            for slot in 0..self.conns.len() {
+                if self.conns[slot].is_some() {
+                    progressed |= self.drive(slot, now);
+                }
+            }
+            if !changed && !progressed {
+                break;
+            }
+        }
+    }
+
+    /// How long the caller may sleep (absent new frames) before the next step.
+    pub fn poll_delay(&mut self, now: Instant) -> Option<Duration> {
+        let wall = to_system_time(now);
+        let http_deadline = self
+            .conns
+            .iter()
+            .flatten()
+            .filter_map(|c| c.http.next_deadline(&self.http))
+            .min()
+            .map(|d| {
+                Duration::from_micros(d.duration_since(wall).unwrap_or_default().as_micros() as u64)
+            });
+        match (self.stack.poll_delay(now), http_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn on_event(&mut self, event: StackEvent, now: Instant) {
+        match event {
+            StackEvent::Opened { slot, remote } => {
+                log::info!("{remote} connection open (slot {slot})");
+                self.conns[slot] = Some(Conn {
+                    http: HttpConnection::new(to_system_time(now)),
+                    remote,
+                    opened: now,
+                    requests: 0,
+                    bytes: 0,
+                    peer_closed: false,
+                    closing: false,
+                });
+            }
+            StackEvent::Closed { slot, remote } => {
+                if let Some(c) = self.conns[slot].take() {
+                    log::info!(
+                        "{remote} connection closed after {} request(s), {} bytes, {} ms",
+                        c.requests,
+                        c.bytes,
+                        (now - c.opened).total_millis()
+                    );
+                }
+            }
+        }
+    }
+
+    /// Moves bytes between one socket and its HTTP connection. True if anything moved.
+    fn drive(&mut self, slot: usize, now: Instant) -> bool {
+        let wall = to_system_time(now);
+        let Some(conn) = self.conns[slot].as_mut() else {
+            return false;
+        };
+        let socket = self.stack.socket(slot);
+        let mut progressed = false;
+
+        while socket.can_recv() && conn.http.input_room() > 0 {
+            let room = conn.http.input_room();
+            let n = socket
+                .recv(|buf| {
+                    let n = buf.len().min(room);
+                    conn.http.receive(&buf[..n], wall);
+                    (n, n)
+                })
+                .unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            progressed = true;
+        }
+        // may_recv() turns false once the peer's FIN has arrived and all data was read.
+        if !conn.peer_closed && !socket.may_recv() {
+            conn.peer_closed = true;
+            conn.http.peer_closed();
+            progressed = true;
+        }
+
+        let verdict = conn.http.poll(&self.site, &self.http, wall);
+
+        while conn.http.has_output() && socket.can_send() {
+            let n = socket
+                .send(|buf| {
+                    let n = conn.http.write_output(buf, wall);
+                    (n, n)
+                })
+                .unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            progressed = true;
+        }
+
+        for r in conn.http.take_log() {
+            conn.requests += 1;
+            conn.bytes += r.bytes;
+            log::info!(
+                "{} \"{} {}\" {} {} {} ms",
+                conn.remote,
+                r.method,
+                r.target,
+                r.status,
+                r.bytes,
+                r.duration.as_millis()
+            );
+        }
+
+        if verdict == Verdict::Close && !conn.http.has_output() && !conn.closing {
+            // close() sends our FIN after every queued byte.
+            socket.close();
+            conn.closing = true;
+            progressed = true;
+        }
+        progressed
+    }
+}
