@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every test: in-process unit tests and the tap tests, which bring up a real tap in
+# network namespaces of their own and use the kernel (curl, ping, tcpdump, chromium) as
+# the peer. Installs what the tests need when it is missing. Needs root.
+# usage: sudo scripts/test.sh [extra cargo test args, e.g. a test name filter]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "scripts/test.sh: the tap tests create network namespaces and tap devices, which needs root: run sudo scripts/test.sh" >&2
+    exit 1
+fi
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have ip || need+=(iproute2)
+have tcpdump || need+=(tcpdump)
+have curl || need+=(curl)
+have ping || need+=(iputils-ping)
+have python3 || need+=(python3)
+have setpriv || need+=(util-linux)
+have chromium || need+=(chromium)
+fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "scripts/test.sh: installing ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 "${need[@]}" >/dev/null
+fi
+if [ ! -e /dev/net/tun ]; then
+    modprobe tun || { echo "scripts/test.sh: /dev/net/tun is missing and modprobe tun failed" >&2; exit 1; }
+fi
+
+# One release build, shared by every tap test (they run target/release/taplab).
+cargo build --release --locked
+cargo test --release --locked "$@"

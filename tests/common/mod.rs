@@ -1,0 +1,350 @@
+//! Shared harness for the tap tests: a network namespace per test, taplab running in it
+//! on a real tap, and the kernel's tools (curl, ping, tcpdump, python3, chromium) as the
+//! peer, run inside the same namespace. Everything a test starts is stopped by PID and the
+//! namespace deleted when the guard drops, also when the test fails.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_taplab");
+pub const SERVER: &str = "192.168.69.1";
+pub const URL: &str = "http://192.168.69.1";
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub fn www() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("www")
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A scratch directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!(
+            "taplab-test-{}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            tag
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A network namespace of the test's own, deleted on drop.
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    pub fn new() -> Netns {
+        let name = format!(
+            "taplab-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let ok = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .expect("ip netns add (is iproute2 installed, are we root?)");
+        assert!(ok.success(), "ip netns add {name} failed (root needed)");
+        let ns = Netns { name };
+        ns.run("ip", &["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// A command that runs `prog` inside the namespace.
+    pub fn cmd(&self, prog: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name, prog]);
+        c
+    }
+
+    /// Runs `prog args` in the namespace (bounded by `timeout` from coreutils) and returns
+    /// its output.
+    pub fn output(&self, prog: &str, args: &[&str]) -> Output {
+        let mut c = self.cmd("timeout");
+        c.arg("60").arg(prog).args(args);
+        c.output().unwrap_or_else(|e| panic!("running {prog}: {e}"))
+    }
+
+    pub fn run(&self, prog: &str, args: &[&str]) -> Output {
+        let out = self.output(prog, args);
+        assert!(
+            out.status.success(),
+            "{prog} {args:?} failed: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// Sends SIGTERM to `pid`, waits up to `grace` for the child to exit, then kills it.
+pub fn stop_child(child: &mut Child, grace: Duration) -> Option<std::process::ExitStatus> {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        if let Ok(Some(st)) = child.try_wait() {
+            return Some(st);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// taplab serving in its own namespace. Fields drop in order: the process is stopped
+/// (Drop below) before the namespace is deleted.
+pub struct Taplab {
+    pub child: Child,
+    log: Arc<Mutex<String>>,
+    pub ns: Netns,
+}
+
+impl Taplab {
+    /// Starts `taplab serve ARGS` (site: the repo's www/ unless ARGS has --www) in a new
+    /// namespace and waits for its ready line.
+    pub fn start(args: &[&str]) -> Taplab {
+        Self::start_in(Netns::new(), args, None)
+    }
+
+    /// Starts taplab in `ns`, optionally through a wrapper command (e.g. setpriv).
+    pub fn start_in(ns: Netns, args: &[&str], wrapper: Option<&[&str]>) -> Taplab {
+        let mut c = match wrapper {
+            Some(w) => {
+                let mut c = ns.cmd(w[0]);
+                c.args(&w[1..]).arg(BIN);
+                c
+            }
+            None => ns.cmd(BIN),
+        };
+        c.arg("serve");
+        if !args.contains(&"--www") {
+            c.arg("--www").arg(www());
+        }
+        c.args(args)
+            .env("RUST_LOG", "taplab=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().expect("spawn taplab");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        let err = child.stderr.take().unwrap();
+        for (stream, is_stdout) in [
+            (Box::new(out) as Box<dyn Read + Send>, true),
+            (Box::new(err), false),
+        ] {
+            let log = Arc::clone(&log);
+            let ready = ready_tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines() {
+                    let Ok(line) = line else { break };
+                    if is_stdout && line.contains("http://") {
+                        let _ = ready.send(());
+                    }
+                    let mut l = log.lock().unwrap();
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            });
+        }
+        let mut t = Taplab { child, log, ns };
+        if ready_rx.recv_timeout(Duration::from_secs(15)).is_err() {
+            let status = t.child.try_wait();
+            panic!(
+                "taplab did not print its ready line (status {status:?}); log:\n{}",
+                t.log()
+            );
+        }
+        t
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything taplab printed so far (stdout and stderr interleaved by line).
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the log contains `needle` (up to `timeout`).
+    pub fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// curl inside the namespace with the given arguments (-sS and a time limit added).
+    pub fn curl(&self, args: &[&str]) -> Output {
+        let mut a = vec!["-sS", "--max-time", "30"];
+        a.extend_from_slice(args);
+        self.ns.output("curl", &a)
+    }
+
+    /// The body of `GET path`, asserting success.
+    pub fn get(&self, path: &str) -> Vec<u8> {
+        let out = self.curl(&["--fail", &format!("{URL}{path}")]);
+        assert!(
+            out.status.success(),
+            "GET {path}: {}\n{}\nlog:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        out.stdout
+    }
+
+    /// Peak resident set size of the taplab process, in KiB (VmHWM).
+    pub fn peak_rss_kib(&self) -> u64 {
+        let s = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        s.lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    }
+
+    /// Stops taplab with SIGTERM and returns its exit status.
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        stop_child(&mut self.child, Duration::from_secs(5))
+    }
+}
+
+impl Drop for Taplab {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            stop_child(&mut self.child, Duration::from_secs(3));
+        }
+    }
+}
+
+/// tcpdump writing a pcap of tap0 inside a namespace, stopped on drop or by `finish`.
+pub struct Capture {
+    child: Option<Child>,
+    pub file: PathBuf,
+    _dir: TempDir,
+}
+
+impl Capture {
+    pub fn start(ns: &Netns) -> Capture {
+        let dir = TempDir::new("pcap");
+        let file = dir.path().join("tap0.pcap");
+        let mut child = ns
+            .cmd("tcpdump")
+            // --immediate-mode: otherwise libpcap hands packets over in blocks and an
+            // interrupt loses the last, unfinished block.
+            .args([
+                "-i",
+                "tap0",
+                "-nn",
+                "-U",
+                "--immediate-mode",
+                "-s",
+                "256",
+                "-w",
+            ])
+            .arg(&file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tcpdump");
+        // tcpdump says "listening on tap0" once the capture is open.
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        let _ = err.read_line(&mut line);
+        assert!(line.contains("listening"), "tcpdump: {line}");
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            let _ = err.read_to_string(&mut sink);
+        });
+        Capture {
+            child: Some(child),
+            file,
+            _dir: dir,
+        }
+    }
+
+    /// Stops tcpdump and returns `tcpdump -r FILE -nn -S` lines.
+    pub fn finish(&mut self) -> Vec<String> {
+        if let Some(mut c) = self.child.take() {
+            std::thread::sleep(Duration::from_millis(200));
+            let _ = Command::new("kill")
+                .args(["-INT", &c.id().to_string()])
+                .status();
+            let _ = c.wait();
+        }
+        let out = Command::new("tcpdump")
+            .args(["-r"])
+            .arg(&self.file)
+            .args(["-nn", "-S", "-tt"])
+            .output()
+            .expect("tcpdump -r");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Runs a python3 client script inside the namespace (argv: SCRIPT ARGS...).
+pub fn python(ns: &Netns, script: &str, args: &[&str]) -> Output {
+    let mut a = vec!["-c", script];
+    a.extend_from_slice(args);
+    ns.output("python3", &a)
+}
+
+/// Splits raw HTTP responses read from a socket: (status line, headers lowercased, body).
+pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}

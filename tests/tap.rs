@@ -1,0 +1,670 @@
+//! `taplab serve` over a real tap, with the kernel as the peer. Each test makes its own
+//! network namespace (see tests/common), runs the release binary in it and talks to it
+//! with curl, ping, tcpdump, python3 sockets and headless Chromium inside that namespace.
+
+mod common;
+
+use common::*;
+use std::time::{Duration, Instant};
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn page_and_every_asset_arrive_byte_equal() {
+    let t = Taplab::start(&[]);
+    let mut names: Vec<_> = std::fs::read_dir(www())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 4, "www/ has {names:?}");
+    for name in &names {
+        let body = t.get(&format!("/{name}"));
+        let want = std::fs::read(www().join(name)).unwrap();
+        assert!(
+            body == want,
+            "/{name}: {} bytes, want {}",
+            body.len(),
+            want.len()
+        );
+    }
+    // "/" is index.html.
+    assert_eq!(t.get("/"), std::fs::read(www().join("index.html")).unwrap());
+
+    // The headers the seeds' reports discuss (row 8).
+    let out = t.curl(&["-D", "-", "-o", "/dev/null", &format!("{URL}/")]);
+    let head = text(&out.stdout);
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert_eq!(
+        header(&head, "content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    for h in ["date", "server", "last-modified", "etag", "content-length"] {
+        assert!(header(&head, h).is_some(), "no {h} in\n{head}");
+    }
+    assert_eq!(header(&head, "accept-ranges"), Some("bytes"));
+    assert!(
+        header(&head, "etag").unwrap().starts_with('"'),
+        "strong ETag"
+    );
+    let out = t.curl(&["-D", "-", "-o", "/dev/null", &format!("{URL}/intro.wav")]);
+    assert_eq!(
+        header(&text(&out.stdout), "content-type"),
+        Some("audio/wav")
+    );
+
+    // One access-log line per request, with status and bytes.
+    assert!(
+        t.wait_log("\"GET /logo.svg\" 200", Duration::from_secs(2)),
+        "{}",
+        t.log()
+    );
+}
+
+fn status_of(t: &Taplab, args: &[&str]) -> (u16, String, Vec<u8>) {
+    let dir = TempDir::new("hdr");
+    let hdr = dir.path().join("h");
+    let mut a = vec!["-D", hdr.to_str().unwrap()];
+    a.extend_from_slice(args);
+    let out = t.curl(&a);
+    let head = std::fs::read_to_string(&hdr).unwrap_or_default();
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, head, out.stdout)
+}
+
+#[test]
+fn status_codes_over_the_wire() {
+    let t = Taplab::start(&[]);
+    let wav = std::fs::read(www().join("intro.wav")).unwrap();
+    let len = wav.len();
+
+    // 206 for one range, as browsers ask for audio (seeds row 6).
+    let (code, head, body) = status_of(
+        &t,
+        &["-H", "Range: bytes=100-199", &format!("{URL}/intro.wav")],
+    );
+    assert_eq!(code, 206, "{head}");
+    assert_eq!(body, wav[100..200]);
+    assert_eq!(
+        header(&head, "content-range"),
+        Some(format!("bytes 100-199/{len}").as_str())
+    );
+    let (code, _, body) = status_of(&t, &["-H", "Range: bytes=0-", &format!("{URL}/intro.wav")]);
+    assert_eq!((code, body.len()), (206, len));
+    let (code, _, body) = status_of(&t, &["-H", "Range: bytes=-10", &format!("{URL}/intro.wav")]);
+    assert_eq!((code, body.as_slice()), (206, &wav[len - 10..]));
+
+    // 416 with the length when the range starts past the end.
+    let (code, head, _) = status_of(
+        &t,
+        &[
+            "-H",
+            &format!("Range: bytes={len}-"),
+            &format!("{URL}/intro.wav"),
+        ],
+    );
+    assert_eq!(code, 416, "{head}");
+    assert_eq!(
+        header(&head, "content-range"),
+        Some(format!("bytes */{len}").as_str())
+    );
+
+    // 304 on revalidation with the ETag or the date (seeds row 7).
+    let (_, head, _) = status_of(&t, &[&format!("{URL}/logo.svg")]);
+    let etag = header(&head, "etag").unwrap().to_string();
+    let lm = header(&head, "last-modified").unwrap().to_string();
+    let (code, _, body) = status_of(
+        &t,
+        &[
+            "-H",
+            &format!("If-None-Match: {etag}"),
+            &format!("{URL}/logo.svg"),
+        ],
+    );
+    assert_eq!((code, body.len()), (304, 0));
+    let (code, _, _) = status_of(
+        &t,
+        &[
+            "-H",
+            &format!("If-Modified-Since: {lm}"),
+            &format!("{URL}/logo.svg"),
+        ],
+    );
+    assert_eq!(code, 304);
+    let (code, _, _) = status_of(
+        &t,
+        &["-H", "If-None-Match: \"other\"", &format!("{URL}/logo.svg")],
+    );
+    assert_eq!(code, 200);
+
+    // 404 for the favicon the page deliberately lacks; 405 with Allow for POST.
+    let (code, _, body) = status_of(&t, &[&format!("{URL}/favicon.ico")]);
+    assert_eq!(code, 404);
+    assert!(text(&body).contains("404"), "short HTML body");
+    let (code, head, _) = status_of(&t, &["-X", "POST", "-d", "x=1", &format!("{URL}/")]);
+    assert_eq!(code, 405);
+    assert_eq!(header(&head, "allow"), Some("GET, HEAD"));
+    let (code, _, _) = status_of(&t, &["-X", "BREW", &format!("{URL}/")]);
+    assert_eq!(code, 501);
+    let (code, _, _) = status_of(&t, &["--path-as-is", &format!("{URL}/../../etc/passwd")]);
+    assert_eq!(code, 400);
+
+    // HEAD: the GET's Content-Length, no body.
+    let (code, head, body) = status_of(&t, &["-I", &format!("{URL}/intro.wav")]);
+    assert_eq!(code, 200);
+    assert_eq!(
+        header(&head, "content-length"),
+        Some(len.to_string().as_str())
+    );
+    assert!(
+        body.is_empty() || text(&body).starts_with("HTTP/1.1 200"),
+        "HEAD body: {} bytes",
+        body.len()
+    );
+
+    // A SYN to a port nobody serves gets smoltcp's RST (seeds row 12): refused at once.
+    let start = Instant::now();
+    let out = t.curl(&["http://192.168.69.1:81/"]);
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "curl: couldn't connect: {}",
+        text(&out.stderr)
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "refused at once, not timed out"
+    );
+}
+
+#[test]
+fn handshake_and_both_teardowns_on_tcpdump() {
+    let t = Taplab::start(&[]);
+    let mut cap = Capture::start(&t.ns);
+    // HTTP/1.1: keep-alive, curl exits and closes first.
+    let out = t.curl(&[
+        "-o",
+        "/dev/null",
+        "--local-port",
+        "40001",
+        &format!("{URL}/"),
+    ]);
+    assert!(out.status.success());
+    // HTTP/1.0: the server closes after the response (seeds row 11).
+    let out = t.curl(&[
+        "--http1.0",
+        "-D",
+        "-",
+        "-o",
+        "/dev/null",
+        "--local-port",
+        "40002",
+        &format!("{URL}/"),
+    ]);
+    assert_eq!(header(&text(&out.stdout), "connection"), Some("close"));
+    std::thread::sleep(Duration::from_millis(300));
+    let lines = cap.finish();
+    let dump = lines.join("\n");
+
+    for (port, closer) in [(40001, "client"), (40002, "server")] {
+        let client = format!("192.168.69.100.{port}");
+        let server = format!("{SERVER}.80");
+        let conn: Vec<(bool, String)> = lines
+            .iter()
+            .filter(|l| l.contains(&client))
+            .map(|l| {
+                let from_client = l.contains(&format!("{client} > {server}"));
+                let flags = l
+                    .split("Flags [")
+                    .nth(1)
+                    .unwrap_or("")
+                    .split(']')
+                    .next()
+                    .unwrap_or("");
+                (from_client, flags.to_string())
+            })
+            .collect();
+        assert!(conn.len() >= 7, "connection {port}:\n{dump}");
+        // SYN, SYN-ACK, ACK.
+        assert_eq!(conn[0], (true, "S".to_string()), "{dump}");
+        assert_eq!(conn[1], (false, "S.".to_string()), "{dump}");
+        assert!(conn[2].0 && conn[2].1.contains('.'), "{dump}");
+        // The first FIN comes from the expected side, and both sides send one.
+        let first_fin = conn.iter().find(|(_, f)| f.contains('F')).expect("a FIN");
+        assert_eq!(
+            first_fin.0,
+            closer == "client",
+            "first FIN on {port} should be the {closer}'s:\n{dump}"
+        );
+        assert!(conn.iter().any(|(c, f)| *c && f.contains('F')), "{dump}");
+        assert!(conn.iter().any(|(c, f)| !*c && f.contains('F')), "{dump}");
+        assert!(
+            !conn.iter().any(|(_, f)| f.contains('R')),
+            "no RST expected:\n{dump}"
+        );
+    }
+    // Every frame tcpdump saw from the server side came from smoltcp's MAC.
+    let out = std::process::Command::new("tcpdump")
+        .args(["-r"])
+        .arg(&cap.file)
+        .args(["-nn", "-e", "src", "host", SERVER])
+        .output()
+        .unwrap();
+    let from_server = text(&out.stdout);
+    assert!(!from_server.is_empty());
+    for l in from_server.lines() {
+        assert!(
+            l.contains("02:00:00:00:00:01 >"),
+            "frame not from smoltcp's MAC: {l}"
+        );
+    }
+}
+
+#[test]
+fn keep_alive_serves_two_urls_on_one_connection() {
+    let t = Taplab::start(&[]);
+    let out = t.curl(&[
+        "-o",
+        "/dev/null",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{num_connects}\n",
+        &format!("{URL}/"),
+        &format!("{URL}/logo.svg"),
+    ]);
+    assert!(out.status.success());
+    assert_eq!(
+        text(&out.stdout),
+        "1\n0\n",
+        "second URL should reuse the connection"
+    );
+    assert!(
+        t.wait_log(
+            "connection closed after 2 request(s)",
+            Duration::from_secs(3)
+        ),
+        "{}",
+        t.log()
+    );
+    assert_eq!(t.log().matches("connection open").count(), 1, "{}", t.log());
+}
+
+#[test]
+fn two_clients_in_parallel() {
+    let t = Taplab::start(&[]);
+    let want = std::fs::read(www().join("intro.wav")).unwrap();
+    let dir = TempDir::new("par");
+    // Rate-limited so the two transfers certainly overlap.
+    let spawn = |i: usize| {
+        t.ns.cmd("curl")
+            .args(["-sS", "--max-time", "30", "--limit-rate", "150k", "-o"])
+            .arg(dir.path().join(format!("out{i}")))
+            .arg(format!("{URL}/intro.wav"))
+            .spawn()
+            .unwrap()
+    };
+    let mut a = spawn(0);
+    let mut b = spawn(1);
+    assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
+    for i in 0..2 {
+        assert!(std::fs::read(dir.path().join(format!("out{i}"))).unwrap() == want);
+    }
+    let log = t.log();
+    let slots: std::collections::BTreeSet<_> = log
+        .lines()
+        .filter(|l| l.contains("connection open (slot"))
+        .map(|l| l.rsplit("slot ").next().unwrap().to_string())
+        .collect();
+    assert_eq!(slots.len(), 2, "two sockets served at once:\n{log}");
+}
+
+#[test]
+fn ping_and_ipv6() {
+    let t = Taplab::start(&[]);
+    let out =
+        t.ns.output("ping", &["-c", "2", "-i", "0.2", "-W", "2", SERVER]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("2 received"));
+    let out = t.ns.output(
+        "ping",
+        &["-6", "-c", "2", "-i", "0.2", "-W", "2", "fdaa::1"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let body = t.curl(&["-g", "--fail", "http://[fdaa::1]/"]);
+    assert!(body.status.success(), "{}", text(&body.stderr));
+    assert_eq!(
+        body.stdout,
+        std::fs::read(www().join("index.html")).unwrap()
+    );
+}
+
+#[test]
+fn streams_100_mib_with_bounded_memory() {
+    const SIZE: usize = 100 << 20;
+    let site = TempDir::new("big");
+    // Pseudo-random content so that a misplaced byte cannot go unnoticed.
+    let mut data = vec![0u8; SIZE];
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    for chunk in data.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    std::fs::write(site.path().join("big.bin"), &data).unwrap();
+    std::fs::write(site.path().join("index.html"), "big").unwrap();
+    let t = Taplab::start(&["--www", site.path().to_str().unwrap()]);
+    let out_dir = TempDir::new("bigout");
+    let out_file = out_dir.path().join("big.bin");
+    let start = Instant::now();
+    let out = t.curl(&[
+        "--fail",
+        "-o",
+        out_file.to_str().unwrap(),
+        &format!("{URL}/big.bin"),
+    ]);
+    let secs = start.elapsed().as_secs_f64();
+    assert!(out.status.success(), "{}\n{}", text(&out.stderr), t.log());
+    let got = std::fs::read(&out_file).unwrap();
+    assert_eq!(got.len(), SIZE);
+    assert!(got == data, "100 MiB body differs");
+    let rss = t.peak_rss_kib();
+    eprintln!(
+        "100 MiB in {secs:.2} s = {:.1} MB/s; taplab peak RSS {} KiB",
+        SIZE as f64 / 1e6 / secs,
+        rss
+    );
+    assert!(
+        rss < 64 * 1024,
+        "peak RSS {rss} KiB, must stay under 64 MiB"
+    );
+}
+
+const IDLE_CLIENT: &str = r#"
+import socket, sys, time
+s = socket.create_connection(("192.168.69.1", 80), timeout=30)
+s.sendall(b"GET /style.css HTTP/1.1\r\nHost: t\r\n\r\n")
+data = b""
+while b"\r\n\r\n" not in data:
+    data += s.recv(65536)
+head, body = data.split(b"\r\n\r\n", 1)
+cl = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
+while len(body) < cl:
+    body += s.recv(65536)
+t0 = time.monotonic()
+rest = s.recv(1)
+print(len(rest), round(time.monotonic() - t0, 3))
+"#;
+
+#[test]
+fn idle_keep_alive_connection_is_closed_by_the_server() {
+    let t = Taplab::start(&["--keep-alive-timeout", "1.5"]);
+    let out = python(&t.ns, IDLE_CLIENT, &[]);
+    let s = text(&out.stdout);
+    let mut f = s.split_whitespace();
+    assert_eq!(
+        f.next(),
+        Some("0"),
+        "server FIN (EOF) expected: {s}{}",
+        text(&out.stderr)
+    );
+    let waited: f64 = f.next().unwrap().parse().unwrap();
+    assert!(
+        (1.3..4.0).contains(&waited),
+        "closed after {waited} s, want about 1.5 s"
+    );
+}
+
+const PARTIAL_CLIENT: &str = r#"
+import socket, time
+s = socket.create_connection(("192.168.69.1", 80), timeout=30)
+s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n")
+t0 = time.monotonic()
+data = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    data += d
+print(round(time.monotonic() - t0, 3))
+print(data.decode("latin-1"))
+"#;
+
+#[test]
+fn unfinished_request_gets_408() {
+    let t = Taplab::start(&["--request-timeout", "1"]);
+    let out = python(&t.ns, PARTIAL_CLIENT, &[]);
+    let s = text(&out.stdout);
+    let (secs, resp) = s.split_once('\n').unwrap();
+    let secs: f64 = secs.parse().unwrap();
+    assert!(resp.starts_with("HTTP/1.1 408 "), "{s}");
+    assert!((0.8..4.0).contains(&secs), "408 after {secs} s");
+}
+
+const PIPELINE_CLIENT: &str = r#"
+import socket
+s = socket.create_connection(("192.168.69.1", 80), timeout=30)
+s.sendall(b"GET /style.css HTTP/1.1\r\nHost: t\r\n\r\nHEAD /logo.svg HTTP/1.1\r\nHost: t\r\n\r\nGET /nope HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    data += d
+print(data.decode("latin-1"))
+"#;
+
+#[test]
+fn pipelined_requests_answered_in_order() {
+    let t = Taplab::start(&[]);
+    let out = python(&t.ns, PIPELINE_CLIENT, &[]);
+    let s = text(&out.stdout);
+    let statuses: Vec<&str> = s.lines().filter(|l| l.starts_with("HTTP/1.1 ")).collect();
+    assert_eq!(
+        statuses,
+        vec![
+            "HTTP/1.1 200 OK",
+            "HTTP/1.1 200 OK",
+            "HTTP/1.1 404 Not Found"
+        ],
+        "{s}"
+    );
+    let css = text(&std::fs::read(www().join("style.css")).unwrap());
+    assert!(s.contains(&css), "style.css body in the first response");
+}
+
+const HOLD_CLIENT: &str = r#"
+import socket, time
+s = socket.create_connection(("192.168.69.1", 80), timeout=30)
+print("connected", flush=True)
+time.sleep(1.5)
+s.close()
+"#;
+
+#[test]
+fn full_pool_drops_syns_and_the_retry_is_served() {
+    let t = Taplab::start(&["--max-conns", "1"]);
+    let mut cap = Capture::start(&t.ns);
+    let mut holder =
+        t.ns.cmd("python3")
+            .args(["-c", HOLD_CLIENT])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "connected");
+    let start = Instant::now();
+    let out = t.curl(&["--fail", "-o", "/dev/null", &format!("{URL}/")]);
+    let secs = start.elapsed().as_secs_f64();
+    assert!(holder.wait().unwrap().success());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(secs > 0.9, "curl had to retransmit its SYN (took {secs} s)");
+    assert!(t.log().contains("dropped a SYN"), "{}", t.log());
+    let lines = cap.finish();
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains(&format!("{SERVER}.80 >")) && l.contains("Flags [R")),
+        "no RST from the server:\n{}",
+        lines.join("\n")
+    );
+}
+
+#[test]
+fn sigterm_stops_and_removes_the_tap() {
+    let mut t = Taplab::start(&[]);
+    assert!(
+        t.ns.output("ip", &["link", "show", "tap0"])
+            .status
+            .success()
+    );
+    let st = t.terminate().expect("taplab exits on SIGTERM");
+    assert!(st.success(), "exit status {st}");
+    std::thread::sleep(Duration::from_millis(100));
+    let out = t.ns.output("ip", &["link", "show", "tap0"]);
+    assert!(
+        !out.status.success(),
+        "tap0 still exists after taplab stopped"
+    );
+    assert!(t.log().contains("removed tap0"), "{}", t.log());
+}
+
+#[test]
+fn a_non_root_user_serves_through_a_persistent_tap() {
+    let ns = Netns::new();
+    let as_nobody: &[&str] = &[
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ];
+
+    // Without the persistent tap, a non-root user gets one line saying what to do.
+    let mut c = ns.cmd(as_nobody[0]);
+    let out = c
+        .args(&as_nobody[1..])
+        .arg(BIN)
+        .args(["serve", "--www"])
+        .arg(www())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("scripts/tap-up.sh"), "{err}");
+
+    let script = repo().join("scripts/tap-up.sh");
+    ns.run(script.to_str().unwrap(), &["tap0", "nobody"]);
+    let t = Taplab::start_in(ns, &[], Some(as_nobody));
+    assert_eq!(
+        t.get("/logo.svg"),
+        std::fs::read(www().join("logo.svg")).unwrap()
+    );
+    drop(t);
+}
+
+#[test]
+fn errors_are_one_line_that_says_what_to_do() {
+    let t = Taplab::start(&[]);
+    // A second taplab on the same tap: busy.
+    let out =
+        t.ns.cmd(BIN)
+            .args(["serve", "--www"])
+            .arg(www())
+            .output()
+            .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("busy") && err.lines().count() == 1, "{err}");
+    // Another tap whose host subnet is taken by tap0.
+    let out =
+        t.ns.cmd(BIN)
+            .args(["serve", "--tap", "tap1", "--www"])
+            .arg(www())
+            .output()
+            .unwrap();
+    let err = text(&out.stderr);
+    assert!(err.contains("already on interface tap0"), "{err}");
+    // A missing site root.
+    let out =
+        t.ns.cmd(BIN)
+            .args(["serve", "--tap", "tap2", "--www", "/nonexistent"])
+            .output()
+            .unwrap();
+    let err = text(&out.stderr);
+    assert!(err.contains("--www") && err.lines().count() == 1, "{err}");
+    // A bad flag value.
+    let out = std::process::Command::new(BIN)
+        .args(["serve", "--mtu", "10"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--mtu"));
+    // The first taplab still serves.
+    assert!(!t.get("/").is_empty());
+}
+
+#[test]
+fn chromium_loads_the_page() {
+    let t = Taplab::start(&[]);
+    let profile = TempDir::new("chromium");
+    let shot = profile.path().join("page.png");
+    let out = t.ns.output(
+        "chromium",
+        &[
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            &format!(
+                "--user-data-dir={}",
+                profile.path().join("profile").display()
+            ),
+            "--window-size=1000,900",
+            &format!("--screenshot={}", shot.display()),
+            &format!("{URL}/"),
+        ],
+    );
+    assert!(out.status.success(), "chromium: {}", text(&out.stderr));
+    let png = std::fs::read(&shot).expect("screenshot written");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "screenshot {} bytes",
+        png.len()
+    );
+    // Keep it where a person can look at it.
+    let keep = repo().join("target/test-artifacts");
+    let _ = std::fs::create_dir_all(&keep);
+    let _ = std::fs::write(keep.join("chromium-page.png"), &png);
+    // The seeds' page load: the HTML, its stylesheet and logo, the audio fetched with
+    // `Range: bytes=0-` (206), and the favicon the page does not have (404).
+    for line in [
+        "\"GET /\" 200",
+        "\"GET /style.css\" 200",
+        "\"GET /logo.svg\" 200",
+        "\"GET /intro.wav\" 206",
+        "\"GET /favicon.ico\" 404",
+    ] {
+        assert!(
+            t.wait_log(line, Duration::from_secs(3)),
+            "no `{line}` in\n{}",
+            t.log()
+        );
+    }
+}
