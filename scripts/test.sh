@@ -32,4 +32,6 @@ fi
 
 # One release build, shared by every tap test (they run target/release/taplab).
 cargo build --release --locked
-cargo test --release --locked "$@"
+# --lib --bins --tests: the crate has no doc tests, and an empty doc-test run would
+# otherwise be the last "test result" line printed.
+cargo test --release --locked --lib --bins --tests "$@"
