@@ -3,7 +3,7 @@
 //!
 //! Every error reaches the user as one line, `taplab: error: …`, saying what to do.
 
-use crate::http::HttpConfig;
+use crate::knobs::{KnobArgs, parse_secs};
 use crate::serve::{self, ServeOptions};
 use clap::{Parser, Subcommand};
 use smoltcp::wire::{Ipv4Cidr, Ipv6Cidr};
@@ -54,15 +54,11 @@ pub struct ServeArgs {
     /// Listening sockets in the pool (= most simultaneous connections)
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub max_conns: u16,
-    /// Close an idle keep-alive connection after SECS (0: close after every response)
-    #[arg(long, default_value = "5", value_parser = parse_secs, value_name = "SECS")]
-    pub keep_alive_timeout: Duration,
     /// Answer 408 when a request's headers are not complete within SECS
     #[arg(long, default_value = "10", value_parser = parse_secs, value_name = "SECS")]
     pub request_timeout: Duration,
-    /// Device MTU (IP bytes per frame); also set on the tap when taplab creates it
-    #[arg(long, default_value_t = 1500, value_parser = clap::value_parser!(u16).range(1280..=9000))]
-    pub mtu: u16,
+    #[command(flatten)]
+    pub knobs: KnobArgs,
 }
 
 fn parse_v4(s: &str) -> Result<Ipv4Cidr, String> {
@@ -73,15 +69,6 @@ fn parse_v4(s: &str) -> Result<Ipv4Cidr, String> {
 fn parse_v6(s: &str) -> Result<Ipv6Cidr, String> {
     s.parse()
         .map_err(|_| format!("`{s}` is not an IPv6 address with prefix, e.g. fdaa::1/64"))
-}
-
-fn parse_secs(s: &str) -> Result<Duration, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && (0.0..=86400.0).contains(&v) => Ok(Duration::from_secs_f64(v)),
-        _ => Err(format!(
-            "`{s}` is not a number of seconds between 0 and 86400"
-        )),
-    }
 }
 
 impl ServeArgs {
@@ -104,10 +91,8 @@ impl ServeArgs {
                 self.addr6, self.host_addr6
             ));
         }
-        let keep_alive = self.keep_alive_timeout;
         Ok(ServeOptions {
             tap: self.tap,
-            mtu: self.mtu as usize,
             addr4: self.addr,
             host4: self.host_addr,
             addr6: self.addr6,
@@ -115,12 +100,8 @@ impl ServeArgs {
             port: self.port,
             www: self.www,
             max_conns: self.max_conns as usize,
-            http: HttpConfig {
-                server: format!("taplab/{}", env!("CARGO_PKG_VERSION")),
-                keep_alive_timeout: Some(keep_alive),
-                close_after_response: keep_alive.is_zero(),
-                request_timeout: self.request_timeout,
-            },
+            request_timeout: self.request_timeout,
+            knobs: self.knobs.into_knobs()?,
         })
     }
 }
@@ -164,8 +145,10 @@ mod tests {
         assert_eq!(o.port, 80);
         assert_eq!(o.www, PathBuf::from("www"));
         assert_eq!(o.max_conns, 64);
-        assert_eq!(o.http.keep_alive_timeout, Some(Duration::from_secs(5)));
-        assert!(!o.http.close_after_response);
+        assert_eq!(o.knobs, crate::knobs::TcpKnobs::default());
+        let http = serve::http_config(&o.knobs, o.request_timeout);
+        assert_eq!(http.keep_alive_timeout, Some(Duration::from_secs(5)));
+        assert!(!http.close_after_response);
     }
 
     #[test]
@@ -192,6 +175,6 @@ mod tests {
     #[test]
     fn zero_keep_alive_closes_after_each_response() {
         let o = serve(&["--keep-alive-timeout", "0"]).unwrap();
-        assert!(o.http.close_after_response);
+        assert!(serve::http_config(&o.knobs, o.request_timeout).close_after_response);
     }
 }

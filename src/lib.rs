@@ -7,12 +7,15 @@
 //!
 //! ```text
 //! browser/curl ─ kernel ─ tap0
-//!   device::tap::TapDevice        frames in/out of the tap fd (smoltcp Device)
-//!    └ device::gate::SynGate      drops SYNs while the listening pool is empty
-//!       └ stack::Stack            smoltcp Interface + SocketSet + listening pool; no HTTP
-//!          └ server::Server       one http::HttpConnection per established socket
-//!             └ http              pure HTTP/1.1: bytes in → response bytes out, from a Site
+//!   device::tap::TapDevice          frames in/out of the tap fd (smoltcp Device)
+//!    └ device::knobs::KnobsLayer    rewrites what smoltcp cannot set: ISN, MSS, options
+//!       └ device::gate::SynGate     drops SYNs while the listening pool is empty
+//!          └ stack::Stack           smoltcp Interface + SocketSet + listening pool; no HTTP
+//!             └ server::Server      one http::HttpConnection per established socket
+//!                └ http             pure HTTP/1.1: bytes in → response bytes out, from a Site
 //! ```
+//!
+//! - [`knobs`]: the TCP knobs (one `TcpKnobs` value) and their flags.
 //!
 //! - [`clock`]: time is passed in, never read behind the caller's back.
 //! - [`serve`]: the `taplab serve` event loop that joins the pieces to a real tap.
@@ -22,6 +25,7 @@ pub mod cli;
 pub mod clock;
 pub mod device;
 pub mod http;
+pub mod knobs;
 pub mod serve;
 pub mod server;
 pub mod stack;

@@ -6,8 +6,10 @@
 //! due. SIGINT/SIGTERM end the loop; closing the fd removes a tap taplab created.
 
 use crate::clock::{Clock, RealClock};
+use crate::device::knobs::{KnobsLayer, RewriteConfig};
 use crate::device::tap::{self, HostSide, TapDevice};
 use crate::http::{HttpConfig, Site};
+use crate::knobs::{ClosePolicy, TcpKnobs};
 use crate::server::Server;
 use crate::stack::{Stack, StackConfig};
 use smoltcp::time::Duration;
@@ -24,7 +26,6 @@ pub const MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x01]);
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub tap: String,
-    pub mtu: usize,
     pub addr4: Ipv4Cidr,
     pub host4: Ipv4Cidr,
     pub addr6: Ipv6Cidr,
@@ -32,12 +33,27 @@ pub struct ServeOptions {
     pub port: u16,
     pub www: PathBuf,
     pub max_conns: usize,
-    pub http: HttpConfig,
+    pub request_timeout: std::time::Duration,
+    pub knobs: TcpKnobs,
 }
 
-/// Socket buffer sizes. The receive side holds requests (small); the send side is what
-/// may be in flight towards the peer.
-const RX_BUFFER: usize = 64 * 1024;
+/// The HTTP side of the close policy: who closes, and when.
+pub fn http_config(knobs: &TcpKnobs, request_timeout: std::time::Duration) -> HttpConfig {
+    let (keep_alive_timeout, close_after_response) = match knobs.close {
+        ClosePolicy::ServerFirst => (None, true),
+        ClosePolicy::ClientFirst => (None, false),
+        ClosePolicy::Idle(d) => (Some(d), false),
+    };
+    HttpConfig {
+        server: format!("taplab/{}", env!("CARGO_PKG_VERSION")),
+        keep_alive_timeout,
+        close_after_response,
+        request_timeout,
+    }
+}
+
+/// Send buffer per socket: what may be in flight towards the peer. (The receive buffer
+/// is a knob: it sets the window and its scale.)
 const TX_BUFFER: usize = 256 * 1024;
 /// Wake at least this often to notice signals even if select is not interrupted.
 const MAX_SLEEP: Duration = Duration::from_millis(500);
@@ -51,20 +67,21 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         )
     })?;
 
-    let mut device = TapDevice::open(&opts.tap, opts.mtu).map_err(|e| e.to_string())?;
+    let mtu = opts.knobs.mtu;
+    let tap = TapDevice::open(&opts.tap, mtu).map_err(|e| e.to_string())?;
     let host = HostSide {
-        name: device.name().to_string(),
-        mtu: opts.mtu,
+        name: tap.name().to_string(),
+        mtu,
         addrs: vec![opts.host4.to_string(), opts.host6.to_string()],
     };
-    if device.created() {
+    let created = tap.created();
+    if created {
         tap::configure_host_side(&host).map_err(|e| e.to_string())?;
     } else {
-        if let Some(mtu) = tap::interface_mtu(&host.name).filter(|&m| m != opts.mtu) {
+        if let Some(theirs) = tap::interface_mtu(&host.name).filter(|&m| m != mtu) {
             log::warn!(
-                "{} has MTU {mtu} but taplab uses {}: set one to match the other (--mtu {mtu})",
+                "{} has MTU {theirs} but taplab uses {mtu}: set one to match the other (--mtu {theirs})",
                 host.name,
-                opts.mtu
             );
         }
         if !host.is_configured() {
@@ -82,6 +99,16 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
             .map_err(|e| format!("cannot install signal handler: {e}"))?;
     }
 
+    let fd = tap.fd();
+    // tap → knobs layer (ISN, MSS, option stripping) → the stack's SYN gate → smoltcp.
+    let rewrite = RewriteConfig::from_knobs(
+        &opts.knobs,
+        (os_random_u64(), os_random_u64()),
+        4 * opts.max_conns + 64,
+    );
+    let mut device = KnobsLayer::new(tap, rewrite);
+    log::info!("knobs: {}", opts.knobs);
+
     let clock = RealClock::new();
     let config = StackConfig {
         mac: MAC,
@@ -90,12 +117,14 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         gateway6: Some(opts.host6.address()),
         port: opts.port,
         max_conns: opts.max_conns,
-        rx_buffer: RX_BUFFER,
         tx_buffer: TX_BUFFER,
+        knobs: opts.knobs.clone(),
         random_seed: os_random_u64(),
     };
     let stack = Stack::new(&config, &mut device, clock.now());
-    let mut server = Server::new(stack, site, opts.http.clone());
+    let http = http_config(&opts.knobs, opts.request_timeout);
+    let client_first = opts.knobs.close == ClosePolicy::ClientFirst;
+    let mut server = Server::new(stack, site, http, client_first);
 
     let port = if opts.port == 80 {
         String::new()
@@ -112,7 +141,6 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
     );
     let _ = std::io::stdout().flush();
 
-    let fd = device.fd();
     while !stop.load(Ordering::Relaxed) {
         let now = clock.now();
         server.step(now, &mut device);
@@ -126,7 +154,6 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         }
     }
 
-    let created = device.created();
     drop(device);
     if created {
         println!("taplab: stopped; removed {}", host.name);

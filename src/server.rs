@@ -28,23 +28,32 @@ struct Conn {
     bytes: u64,
     peer_closed: bool,
     closing: bool,
+    /// When HTTP was done with the connection (for --close client-first).
+    done_at: Option<Instant>,
 }
+
+/// With --close client-first, how long the server waits for the client's FIN after HTTP
+/// is done before it closes after all (a bound, so a silent client cannot pin a socket).
+pub const CLIENT_FIRST_WAIT: Duration = Duration::from_secs(30);
 
 pub struct Server {
     stack: Stack,
     site: Site,
     http: HttpConfig,
     conns: Vec<Option<Conn>>,
+    client_first: bool,
 }
 
 impl Server {
-    pub fn new(stack: Stack, site: Site, http: HttpConfig) -> Server {
+    /// `client_first`: never send the first FIN (`--close client-first`).
+    pub fn new(stack: Stack, site: Site, http: HttpConfig, client_first: bool) -> Server {
         let conns = (0..stack.slot_count()).map(|_| None).collect();
         Server {
             stack,
             site,
             http,
             conns,
+            client_first,
         }
     }
 
@@ -60,7 +69,9 @@ impl Server {
     /// Runs the stack and the HTTP connections until nothing more happens at `now`.
     pub fn step<D: Device>(&mut self, now: Instant, device: &mut D) {
         for _ in 0..MAX_ROUNDS_PER_STEP {
-            let changed = self.stack.poll(now, device);
+            // Frames in, then the application, then frames out: a response or a FIN
+            // decided here leaves with the ACK of what caused it.
+            let mut changed = self.stack.ingress(now, device);
             for event in self.stack.maintain(now) {
                 self.on_event(event, now);
             }
@@ -70,6 +81,7 @@ impl Server {
                     progressed |= self.drive(slot, now);
                 }
             }
+            changed |= self.stack.egress(now, device);
             if !changed && !progressed {
                 break;
             }
@@ -83,7 +95,16 @@ impl Server {
             .conns
             .iter()
             .flatten()
-            .filter_map(|c| c.http.next_deadline(&self.http))
+            .filter_map(|c| {
+                let client_first = c
+                    .done_at
+                    .filter(|_| !c.closing)
+                    .map(|d| crate::clock::to_system_time(d + CLIENT_FIRST_WAIT));
+                match (c.http.next_deadline(&self.http), client_first) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            })
             .min()
             .map(|d| {
                 Duration::from_micros(d.duration_since(wall).unwrap_or_default().as_micros() as u64)
@@ -106,6 +127,7 @@ impl Server {
                     bytes: 0,
                     peer_closed: false,
                     closing: false,
+                    done_at: None,
                 });
             }
             StackEvent::Closed { slot, remote } => {
@@ -151,7 +173,7 @@ impl Server {
             progressed = true;
         }
 
-        let verdict = conn.http.poll(&self.site, &self.http, wall);
+        let mut verdict = conn.http.poll(&self.site, &self.http, wall);
 
         while conn.http.has_output() && socket.can_send() {
             let n = socket
@@ -164,6 +186,12 @@ impl Server {
                 break;
             }
             progressed = true;
+            if !conn.http.has_output() {
+                // Ask again now that the response is queued: if the connection is to
+                // close, close() before smoltcp sends the last segment lets the FIN ride
+                // on it (--fin piggyback).
+                verdict = conn.http.poll(&self.site, &self.http, wall);
+            }
         }
 
         for r in conn.http.take_log() {
@@ -181,10 +209,22 @@ impl Server {
         }
 
         if verdict == Verdict::Close && !conn.http.has_output() && !conn.closing {
-            // close() sends our FIN after every queued byte.
-            socket.close();
-            conn.closing = true;
-            progressed = true;
+            // --close client-first: the server never sends the first FIN. It waits for
+            // the client's, up to CLIENT_FIRST_WAIT, even after `Connection: close`.
+            let wait = self.client_first
+                && !conn.peer_closed
+                && now - *conn.done_at.get_or_insert(now) < CLIENT_FIRST_WAIT;
+            if !wait {
+                if self.client_first && !conn.peer_closed {
+                    log::info!(
+                        "{} sent no FIN within {CLIENT_FIRST_WAIT}: closing",
+                        conn.remote
+                    );
+                }
+                self.stack.finish(slot, now);
+                conn.closing = true;
+                progressed = true;
+            }
         }
         progressed
     }

@@ -16,18 +16,29 @@
 //!   recycled at once — the same trade Linux makes under pressure (tcp_tw_reuse).
 //! - A connection stuck in FIN-WAIT-2 (the peer never sends its FIN) is aborted after
 //!   [`FIN_WAIT_2_TIMEOUT`], like Linux's tcp_fin_timeout.
+//!
+//! Knobs that smoltcp has an API for are applied here, to every socket each time it
+//! listens ([`TcpKnobs`]: receive buffer → window shift, Nagle, ACK delay, timestamps), and
+//! so is how a connection ends once the layer above asks for it ([`Stack::finish`]): FIN
+//! piggybacked or separate, a linger in CLOSE-WAIT, or RST instead of FIN.
 
 use crate::device::gate::SynGate;
-use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use crate::knobs::{FinMode, TcpKnobs};
+use smoltcp::iface::{
+    Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
+};
 use smoltcp::phy::Device;
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{
     EthernetAddress, HardwareAddress, IpCidr, IpEndpoint, Ipv4Address, Ipv6Address,
 };
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// How long a connection may sit in FIN-WAIT-2 before it is aborted (Linux: 60 s).
 pub const FIN_WAIT_2_TIMEOUT: Duration = Duration::from_secs(60);
+/// Frames taken in per [`Stack::ingress`], so that egress and timers are not starved.
+pub const MAX_INGRESS_BATCH: usize = 256;
 /// Retransmissions of unacknowledged data give up after this long.
 pub const RETRANSMIT_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -42,8 +53,9 @@ pub struct StackConfig {
     pub gateway6: Option<Ipv6Address>,
     pub port: u16,
     pub max_conns: usize,
-    pub rx_buffer: usize,
+    /// Receive buffers come from `knobs.rx_buffer()`; this is the send buffer.
     pub tx_buffer: usize,
+    pub knobs: TcpKnobs,
     /// Seed for smoltcp's random source (ephemeral ports, ISNs).
     pub random_seed: u64,
 }
@@ -64,6 +76,8 @@ struct Slot {
     since: Instant,
     /// The peer while the connection is open (Opened sent, Closed not yet).
     open: Option<IpEndpoint>,
+    /// The layer above asked to end the connection; not yet done.
+    finishing: bool,
 }
 
 pub struct Stack {
@@ -71,6 +85,16 @@ pub struct Stack {
     sockets: SocketSet<'static>,
     slots: Vec<Slot>,
     port: u16,
+    knobs: TcpKnobs,
+}
+
+/// The time our TCP timestamps (TSval) carry, in ms. smoltcp takes the generator as a
+/// plain `fn() -> u32`, which cannot capture a clock, so [`Stack::poll`] stores the time
+/// it was given here first: the timestamps follow the clock passed in (real or virtual).
+static TSVAL_MS: AtomicU32 = AtomicU32::new(0);
+
+fn tsval() -> u32 {
+    TSVAL_MS.load(Ordering::Relaxed)
 }
 
 /// The EUI-64 link-local address for a MAC (RFC 4291 appendix A).
@@ -116,7 +140,7 @@ impl Stack {
         let mut slots = Vec::with_capacity(config.max_conns);
         for _ in 0..config.max_conns {
             let socket = tcp::Socket::new(
-                tcp::SocketBuffer::new(vec![0; config.rx_buffer]),
+                tcp::SocketBuffer::new(vec![0; config.knobs.rx_buffer()]),
                 tcp::SocketBuffer::new(vec![0; config.tx_buffer]),
             );
             let handle = sockets.add(socket);
@@ -125,6 +149,7 @@ impl Stack {
                 state: tcp::State::Closed,
                 since: now,
                 open: None,
+                finishing: false,
             });
         }
         let mut stack = Stack {
@@ -132,6 +157,7 @@ impl Stack {
             sockets,
             slots,
             port: config.port,
+            knobs: config.knobs.clone(),
         };
         for i in 0..stack.slots.len() {
             stack.listen(i);
@@ -141,8 +167,14 @@ impl Stack {
 
     fn listen(&mut self, slot: usize) {
         let port = self.port;
+        let knobs = &self.knobs;
+        self.slots[slot].finishing = false;
         let socket = self.sockets.get_mut::<tcp::Socket>(self.slots[slot].handle);
         socket.set_timeout(Some(RETRANSMIT_TIMEOUT));
+        socket.set_nagle_enabled(knobs.nagle);
+        socket.set_ack_delay(knobs.ack_delay.map(Duration::from));
+        // smoltcp clears the generator when a peer's SYN has no timestamps: set it anew.
+        socket.set_tsval_generator(knobs.timestamps.then_some(tsval as fn() -> u32));
         if let Err(e) = socket.listen(port) {
             log::error!("slot {slot}: cannot listen on port {port}: {e}");
         }
@@ -169,21 +201,91 @@ impl Stack {
             .count()
     }
 
-    /// Moves frames in both directions and runs smoltcp's timers. Returns true if socket
-    /// states may have changed.
-    pub fn poll<D: Device>(&mut self, now: Instant, device: &mut D) -> bool {
+    /// Runs smoltcp's timers and takes in the frames waiting on the device (at most
+    /// [`MAX_INGRESS_BATCH`]). Returns true if socket states may have changed. Call
+    /// [`Stack::egress`] after the layer above has acted on the sockets: that order lets a
+    /// response, or a FIN, leave in the same segment as the ACK it answers.
+    pub fn ingress<D: Device>(&mut self, now: Instant, device: &mut D) -> bool {
+        TSVAL_MS.store(now.total_millis() as u32, Ordering::Relaxed);
         let mut gate = SynGate {
             inner: device,
             port: self.port,
             admit: self.listening() > 0,
         };
-        self.iface.poll(now, &mut gate, &mut self.sockets)
-            == smoltcp::iface::PollResult::SocketStateChanged
+        self.iface.poll_maintenance(now);
+        let mut changed = false;
+        for _ in 0..MAX_INGRESS_BATCH {
+            match self
+                .iface
+                .poll_ingress_single(now, &mut gate, &mut self.sockets)
+            {
+                PollIngressSingleResult::None => break,
+                PollIngressSingleResult::PacketProcessed => {}
+                PollIngressSingleResult::SocketStateChanged => changed = true,
+            }
+        }
+        changed
+    }
+
+    /// Sends what the sockets have to send. Returns true if socket states may have changed.
+    pub fn egress<D: Device>(&mut self, now: Instant, device: &mut D) -> bool {
+        TSVAL_MS.store(now.total_millis() as u32, Ordering::Relaxed);
+        let mut changed = false;
+        while self.iface.poll_egress(now, device, &mut self.sockets)
+            == PollResult::SocketStateChanged
+        {
+            changed = true;
+        }
+        changed
     }
 
     /// How long until smoltcp next needs [`Stack::poll`] without new frames.
     pub fn poll_delay(&mut self, now: Instant) -> Option<Duration> {
-        self.iface.poll_delay(now, &self.sockets)
+        let linger = self
+            .slots
+            .iter()
+            .filter(|s| s.finishing && s.state == tcp::State::CloseWait)
+            .map(|s| (s.since + Duration::from(self.knobs.close_wait)).max(now) - now)
+            .min();
+        match (self.iface.poll_delay(now, &self.sockets), linger) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The layer above is done with the connection in `slot`: end it as the knobs say
+    /// (see [`Stack::maintain`], which carries it out once its conditions hold).
+    pub fn finish(&mut self, slot: usize, now: Instant) {
+        self.slots[slot].finishing = true;
+        self.carry_out_finish(slot, now);
+    }
+
+    /// Closes or aborts a finishing connection once the knobs allow it. Returns true when
+    /// it did.
+    fn carry_out_finish(&mut self, slot: usize, now: Instant) -> bool {
+        let s = &self.slots[slot];
+        if !s.finishing {
+            return false;
+        }
+        let socket = self.sockets.get_mut::<tcp::Socket>(s.handle);
+        let state = socket.state();
+        if self.knobs.abort {
+            socket.abort();
+        } else {
+            // --fin separate: our FIN only once every byte is acknowledged.
+            if self.knobs.fin == FinMode::Separate && socket.send_queue() > 0 {
+                return false;
+            }
+            // --close-wait: linger after the peer's FIN before sending ours.
+            if state == tcp::State::CloseWait
+                && now - s.since < Duration::from(self.knobs.close_wait)
+            {
+                return false;
+            }
+            socket.close();
+        }
+        self.slots[slot].finishing = false;
+        true
     }
 
     /// Notices state changes (logged at debug), reports connections opening and ending,
@@ -217,6 +319,9 @@ impl Stack {
             } else if !synchronized && let Some(remote) = slot.open.take() {
                 events.push(StackEvent::Closed { slot: i, remote });
             }
+            if slot.finishing && !synchronized {
+                slot.finishing = false;
+            }
             if state == FinWait2 && now - slot.since >= FIN_WAIT_2_TIMEOUT {
                 log::info!("slot {i}: no FIN from the peer within {FIN_WAIT_2_TIMEOUT}: abort");
                 socket.abort();
@@ -224,6 +329,7 @@ impl Stack {
             if state == Closed {
                 self.listen(i);
             }
+            self.carry_out_finish(i, now);
         }
         if self.listening() == 0 {
             // Recycle the oldest TIME-WAIT socket (see the module doc).

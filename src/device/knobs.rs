@@ -1,0 +1,519 @@
+//! The knobs layer: TCP rewriting between smoltcp and the wire, for the knobs smoltcp has
+//! no setter for. It is a device middleware: [`KnobsLayer`] wraps a device the way
+//! smoltcp's `Tracer` does, and every TCP segment passes through it in both directions.
+//!
+//! What it does, per connection (keyed by the 4-tuple), and nothing else:
+//! - **ISN** (like pf's "modulate state"): when our SYN or SYN-ACK leaves, smoltcp's
+//!   initial sequence number is replaced by the chosen one ([`IsnMode`]); the difference
+//!   is kept as the connection's offset. Every later segment we send has the offset added
+//!   to its sequence number; every segment we receive has it subtracted from its
+//!   acknowledgement number and from the edges of its SACK blocks (the fields that refer
+//!   to *our* sequence space). The peer's numbers are never touched.
+//! - **MSS** (like iptables' TCPMSS): the MSS option of our SYN/SYN-ACK is set to the
+//!   knob, and the MSS option of the peer's SYN/SYN-ACK is clamped to it, so that neither
+//!   side sends larger payloads.
+//! - **Window scale off / SACK off**: the peer's window-scale or SACK-permitted option is
+//!   overwritten with NOPs in its SYN, so smoltcp neither offers nor uses it.
+//!
+//! Options are edited in place (same length), so IP lengths never change; the TCP
+//! checksum is recomputed after every edit. A received segment whose checksum is already
+//! wrong is passed on untouched, for smoltcp to drop — rewriting must never repair a
+//! corrupted frame. Entries are dropped on RST, when both FINs have passed and
+//! [`FINISHED_LINGER`] has elapsed, or (oldest finished first) when the table is full.
+//! Each edit is logged at debug, prefixed `knobs:`.
+
+use crate::knobs::{IsnMode, TcpKnobs, Wscale};
+use smoltcp::phy::{Device, DeviceCapabilities, RxToken, TxToken};
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{
+    EthernetFrame, EthernetProtocol, IpAddress, IpProtocol, Ipv4Packet, Ipv6Packet, TcpPacket,
+};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+/// How long an entry outlives the second FIN (covers smoltcp's 10 s TIME-WAIT and
+/// retransmitted FINs).
+pub const FINISHED_LINGER: Duration = Duration::from_secs(30);
+
+/// What the layer rewrites, derived from [`TcpKnobs`].
+#[derive(Debug, Clone)]
+pub struct RewriteConfig {
+    pub isn: IsnMode,
+    pub mss: Option<u16>,
+    pub strip_wscale: bool,
+    pub strip_sack: bool,
+    /// Secret for the keyed ISN (RFC 6528's F); from OS randomness in `serve`.
+    pub isn_key: (u64, u64),
+    /// Most connections tracked at once.
+    pub capacity: usize,
+}
+
+impl RewriteConfig {
+    pub fn from_knobs(knobs: &TcpKnobs, isn_key: (u64, u64), capacity: usize) -> Self {
+        RewriteConfig {
+            isn: knobs.isn,
+            mss: knobs.mss,
+            strip_wscale: knobs.wscale == Some(Wscale::Off),
+            strip_sack: !knobs.sack,
+            isn_key,
+            capacity,
+        }
+    }
+
+    /// True if the layer has anything to do (otherwise frames pass without parsing).
+    pub fn is_active(&self) -> bool {
+        self.isn != IsnMode::Random || self.mss.is_some() || self.strip_wscale || self.strip_sack
+    }
+}
+
+/// (local address, local port, remote address, remote port), addresses as 16 bytes.
+type Tuple = ([u8; 16], u16, [u8; 16], u16);
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// The ISN smoltcp chose, to recognise retransmitted SYNs.
+    stack_isn: u32,
+    /// wire = stack + offset (mod 2^32) for our sequence numbers.
+    offset: u32,
+    our_fin: bool,
+    their_fin: bool,
+    last: Instant,
+}
+
+/// The per-connection state of the layer, and the rewriting itself (pure functions of
+/// frames, testable without a device).
+#[derive(Debug)]
+pub struct Rewriter {
+    config: RewriteConfig,
+    table: BTreeMap<Tuple, Entry>,
+}
+
+/// A mutable view of a TCP segment inside an Ethernet frame.
+struct Segment<'a> {
+    local: IpAddress,
+    remote: IpAddress,
+    tcp: TcpPacket<&'a mut [u8]>,
+}
+
+fn addr16(a: IpAddress) -> [u8; 16] {
+    match a {
+        IpAddress::Ipv4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddress::Ipv6(v6) => v6.octets(),
+    }
+}
+
+/// Finds the TCP segment in an Ethernet frame. `outgoing`: we are the source.
+fn segment(frame: &mut [u8], outgoing: bool) -> Option<Segment<'_>> {
+    let eth = EthernetFrame::new_checked(frame).ok()?;
+    let (src, dst, payload): (IpAddress, IpAddress, &mut [u8]) = match eth.ethertype() {
+        EthernetProtocol::Ipv4 => {
+            let ip = Ipv4Packet::new_checked(eth.into_inner().get_mut(14..)?).ok()?;
+            if ip.next_header() != IpProtocol::Tcp || ip.more_frags() || ip.frag_offset() != 0 {
+                return None;
+            }
+            let (s, d) = (ip.src_addr().into(), ip.dst_addr().into());
+            let hl = ip.header_len() as usize;
+            let total = ip.total_len() as usize;
+            (s, d, ip.into_inner().get_mut(hl..total)?)
+        }
+        EthernetProtocol::Ipv6 => {
+            let ip = Ipv6Packet::new_checked(eth.into_inner().get_mut(14..)?).ok()?;
+            if ip.next_header() != IpProtocol::Tcp {
+                return None;
+            }
+            let (s, d) = (ip.src_addr().into(), ip.dst_addr().into());
+            let len = ip.payload_len() as usize;
+            (s, d, ip.into_inner().get_mut(40..40 + len)?)
+        }
+        _ => return None,
+    };
+    let tcp = TcpPacket::new_checked(payload).ok()?;
+    let (local, remote) = if outgoing { (src, dst) } else { (dst, src) };
+    Some(Segment { local, remote, tcp })
+}
+
+/// Walks TCP options: (offset in the options, kind, length) of each option with a length.
+fn options(opts: &[u8]) -> Vec<(usize, u8, usize)> {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < opts.len() {
+        match opts[i] {
+            0 => break,
+            1 => i += 1,
+            kind => {
+                let Some(&len) = opts.get(i + 1) else { break };
+                let len = len as usize;
+                if len < 2 || i + len > opts.len() {
+                    break;
+                }
+                found.push((i, kind, len));
+                i += len;
+            }
+        }
+    }
+    found
+}
+
+const OPT_MSS: u8 = 2;
+const OPT_WSCALE: u8 = 3;
+const OPT_SACK_PERM: u8 = 4;
+const OPT_SACK: u8 = 5;
+
+fn be32(b: &[u8]) -> u32 {
+    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+}
+
+impl Rewriter {
+    pub fn new(config: RewriteConfig) -> Rewriter {
+        Rewriter {
+            config,
+            table: BTreeMap::new(),
+        }
+    }
+
+    pub fn config(&self) -> &RewriteConfig {
+        &self.config
+    }
+
+    /// Connections currently tracked.
+    pub fn tracked(&self) -> usize {
+        self.table.len()
+    }
+
+    /// The wire ISN for a connection whose SYN/SYN-ACK smoltcp sends with `stack_isn`.
+    fn wire_isn(&self, tuple: &Tuple, stack_isn: u32, now: Instant) -> u32 {
+        match self.config.isn {
+            IsnMode::Fixed(n) => n,
+            IsnMode::Random => stack_isn,
+            IsnMode::Keyed => {
+                // RFC 6528: ISN = M + F(4-tuple, secret), M a 4-microsecond clock.
+                use std::hash::Hasher;
+                #[allow(deprecated)] // SipHash-2-4 with a key: exactly the keyed F we need.
+                let mut h = std::hash::SipHasher::new_with_keys(
+                    self.config.isn_key.0,
+                    self.config.isn_key.1,
+                );
+                h.write(&tuple.0);
+                h.write_u16(tuple.1);
+                h.write(&tuple.2);
+                h.write_u16(tuple.3);
+                let m = (now.total_micros() / 4) as u32;
+                m.wrapping_add(h.finish() as u32)
+            }
+        }
+    }
+
+    /// Rewrites a frame smoltcp is sending, in place.
+    pub fn outgoing(&mut self, frame: &mut [u8], now: Instant) {
+        if !self.config.is_active() {
+            return;
+        }
+        let Some(mut seg) = segment(frame, true) else {
+            return;
+        };
+        let tuple: Tuple = (
+            addr16(seg.local),
+            seg.tcp.src_port(),
+            addr16(seg.remote),
+            seg.tcp.dst_port(),
+        );
+        let mut changed = false;
+        if seg.tcp.syn() {
+            let stack_isn = seg.tcp.seq_number().0 as u32;
+            let known = self
+                .table
+                .get(&tuple)
+                .filter(|e| e.stack_isn == stack_isn)
+                .copied();
+            let offset = match known {
+                Some(e) => e.offset, // a retransmitted SYN keeps its ISN
+                None => {
+                    let wire = self.wire_isn(&tuple, stack_isn, now);
+                    log::debug!(
+                        "knobs: {}:{} ISN {stack_isn} chosen by smoltcp -> {wire} on the wire",
+                        seg.remote,
+                        tuple.3
+                    );
+                    wire.wrapping_sub(stack_isn)
+                }
+            };
+            self.insert(
+                tuple,
+                Entry {
+                    stack_isn,
+                    offset,
+                    our_fin: false,
+                    their_fin: false,
+                    last: now,
+                },
+            );
+            if let Some(mss) = self.config.mss {
+                changed |= set_mss(&mut seg.tcp, mss, false, &seg.remote);
+            }
+        }
+        if let Some(e) = self.table.get_mut(&tuple) {
+            e.last = now;
+            if e.offset != 0 {
+                let wire = (seg.tcp.seq_number().0 as u32).wrapping_add(e.offset);
+                seg.tcp
+                    .set_seq_number(smoltcp::wire::TcpSeqNumber(wire as i32));
+                changed = true;
+            }
+            if seg.tcp.fin() {
+                e.our_fin = true;
+            }
+            if seg.tcp.rst() {
+                self.table.remove(&tuple);
+            }
+        }
+        if changed {
+            seg.tcp.fill_checksum(&seg.local, &seg.remote);
+        }
+    }
+
+    /// Rewrites a frame from the wire. Returns true if `frame` was changed.
+    pub fn incoming(&mut self, frame: &mut [u8], now: Instant) -> bool {
+        if !self.config.is_active() {
+            return false;
+        }
+        let Some(mut seg) = segment(frame, false) else {
+            return false;
+        };
+        if !seg.tcp.verify_checksum(&seg.remote, &seg.local) {
+            return false; // corrupt: smoltcp drops it; never "repair" it by rewriting
+        }
+        let tuple: Tuple = (
+            addr16(seg.local),
+            seg.tcp.dst_port(),
+            addr16(seg.remote),
+            seg.tcp.src_port(),
+        );
+        let mut changed = false;
+        if seg.tcp.syn() {
+            let peer = format!("{}:{}", seg.remote, tuple.3);
+            if let Some(mss) = self.config.mss {
+                changed |= set_mss(&mut seg.tcp, mss, true, &seg.remote);
+            }
+            if self.config.strip_wscale && strip(&mut seg.tcp, OPT_WSCALE) {
+                log::debug!("knobs: {peer} window-scale option removed from its SYN");
+                changed = true;
+            }
+            if self.config.strip_sack && strip(&mut seg.tcp, OPT_SACK_PERM) {
+                log::debug!("knobs: {peer} SACK-permitted option removed from its SYN");
+                changed = true;
+            }
+        }
+        if let Some(e) = self.table.get_mut(&tuple) {
+            e.last = now;
+            if e.offset != 0 {
+                if seg.tcp.ack() {
+                    let ack = seg.tcp.ack_number().0 as u32;
+                    let stack = ack.wrapping_sub(e.offset);
+                    seg.tcp
+                        .set_ack_number(smoltcp::wire::TcpSeqNumber(stack as i32));
+                    changed = true;
+                }
+                changed |= shift_sack(&mut seg.tcp, e.offset);
+            }
+            if seg.tcp.fin() {
+                e.their_fin = true;
+            }
+            if seg.tcp.rst() {
+                self.table.remove(&tuple);
+            }
+        }
+        if changed {
+            seg.tcp.fill_checksum(&seg.remote, &seg.local);
+        }
+        self.purge(now);
+        changed
+    }
+
+    fn insert(&mut self, tuple: Tuple, entry: Entry) {
+        if !self.table.contains_key(&tuple) && self.table.len() >= self.config.capacity {
+            // Evict the least recently active, preferring finished connections.
+            let victim = self
+                .table
+                .iter()
+                .min_by_key(|(_, e)| (!(e.our_fin && e.their_fin), e.last))
+                .map(|(t, _)| *t);
+            if let Some(v) = victim {
+                log::debug!("knobs: table full, forgetting the oldest connection");
+                self.table.remove(&v);
+            }
+        }
+        self.table.insert(tuple, entry);
+    }
+
+    fn purge(&mut self, now: Instant) {
+        self.table
+            .retain(|_, e| !(e.our_fin && e.their_fin && now - e.last >= FINISHED_LINGER));
+    }
+}
+
+/// Sets (ours) or clamps (theirs) the MSS option. True if the segment changed.
+fn set_mss(tcp: &mut TcpPacket<&mut [u8]>, mss: u16, clamp: bool, peer: &IpAddress) -> bool {
+    let opts = tcp.options_mut();
+    for (i, kind, len) in options(opts) {
+        if kind == OPT_MSS && len == 4 {
+            let old = u16::from_be_bytes([opts[i + 2], opts[i + 3]]);
+            let new = if clamp { old.min(mss) } else { mss };
+            if new != old {
+                opts[i + 2..i + 4].copy_from_slice(&new.to_be_bytes());
+                log::debug!(
+                    "knobs: {peer} MSS option {old} -> {new} in {} SYN",
+                    if clamp { "the peer's" } else { "our" }
+                );
+                return true;
+            }
+            return false;
+        }
+    }
+    false
+}
+
+/// Overwrites every option of `kind` with NOPs. True if one was found.
+fn strip(tcp: &mut TcpPacket<&mut [u8]>, kind: u8) -> bool {
+    let opts = tcp.options_mut();
+    let mut found = false;
+    for (i, k, len) in options(opts) {
+        if k == kind {
+            opts[i..i + len].fill(1);
+            found = true;
+        }
+    }
+    found
+}
+
+/// Translates SACK block edges (our sequence space) from wire to smoltcp's numbers.
+fn shift_sack(tcp: &mut TcpPacket<&mut [u8]>, offset: u32) -> bool {
+    let opts = tcp.options_mut();
+    let mut changed = false;
+    for (i, kind, len) in options(opts) {
+        if kind == OPT_SACK {
+            let mut j = i + 2;
+            while j + 8 <= i + len {
+                for edge in [j, j + 4] {
+                    let v = be32(&opts[edge..edge + 4]).wrapping_sub(offset);
+                    opts[edge..edge + 4].copy_from_slice(&v.to_be_bytes());
+                }
+                j += 8;
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
+/// The device middleware: every frame passes the [`Rewriter`].
+pub struct KnobsLayer<D: Device> {
+    inner: D,
+    rewriter: RefCell<Rewriter>,
+    /// Reused for received frames that need rewriting (the device's buffer is read-only).
+    scratch: RefCell<Vec<u8>>,
+}
+
+impl<D: Device> KnobsLayer<D> {
+    pub fn new(inner: D, config: RewriteConfig) -> Self {
+        KnobsLayer {
+            inner,
+            rewriter: RefCell::new(Rewriter::new(config)),
+            scratch: RefCell::new(Vec::new()),
+        }
+    }
+
+    pub fn inner(&self) -> &D {
+        &self.inner
+    }
+
+    pub fn into_inner(self) -> D {
+        self.inner
+    }
+
+    pub fn tracked(&self) -> usize {
+        self.rewriter.borrow().tracked()
+    }
+}
+
+impl<D: Device> Device for KnobsLayer<D> {
+    type RxToken<'a>
+        = KnobsRxToken<'a, D::RxToken<'a>>
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = KnobsTxToken<'a, D::TxToken<'a>>
+    where
+        Self: 'a;
+
+    fn receive(&mut self, now: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        let (rx, tx) = self.inner.receive(now)?;
+        Some((
+            KnobsRxToken {
+                inner: rx,
+                rewriter: &self.rewriter,
+                scratch: &self.scratch,
+                now,
+            },
+            KnobsTxToken {
+                inner: tx,
+                rewriter: &self.rewriter,
+                now,
+            },
+        ))
+    }
+
+    fn transmit(&mut self, now: Instant) -> Option<Self::TxToken<'_>> {
+        Some(KnobsTxToken {
+            inner: self.inner.transmit(now)?,
+            rewriter: &self.rewriter,
+            now,
+        })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        self.inner.capabilities()
+    }
+}
+
+pub struct KnobsRxToken<'a, T> {
+    inner: T,
+    rewriter: &'a RefCell<Rewriter>,
+    scratch: &'a RefCell<Vec<u8>>,
+    now: Instant,
+}
+
+impl<T: RxToken> RxToken for KnobsRxToken<'_, T> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        let (rewriter, scratch, now) = (self.rewriter, self.scratch, self.now);
+        self.inner.consume(|frame| {
+            // Taken out of the cell: smoltcp may transmit (through our TxToken) inside f.
+            let mut buf = std::mem::take(&mut *scratch.borrow_mut());
+            buf.clear();
+            buf.extend_from_slice(frame);
+            let r = if rewriter.borrow_mut().incoming(&mut buf, now) {
+                f(&buf)
+            } else {
+                f(frame)
+            };
+            *scratch.borrow_mut() = buf;
+            r
+        })
+    }
+}
+
+pub struct KnobsTxToken<'a, T> {
+    inner: T,
+    rewriter: &'a RefCell<Rewriter>,
+    now: Instant,
+}
+
+impl<T: TxToken> TxToken for KnobsTxToken<'_, T> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let (rewriter, now) = (self.rewriter, self.now);
+        self.inner.consume(len, |buf| {
+            let r = f(buf);
+            rewriter.borrow_mut().outgoing(buf, now);
+            r
+        })
+    }
+}
