@@ -152,6 +152,20 @@ impl Server {
         let socket = self.stack.socket(slot);
         let mut progressed = false;
 
+        if conn.closing {
+            // Lingering close (RFC 9112 §9.6): once we have closed, whatever the client
+            // still sends (the rest of a request body we refused) is read and dropped, so
+            // its window never closes on it and it gets to read our answer. Bounded by
+            // the FIN-WAIT-2 timeout.
+            while socket.can_recv() {
+                match socket.recv(|b| (b.len(), b.len())) {
+                    Ok(n) if n > 0 => progressed = true,
+                    _ => break,
+                }
+            }
+            return progressed;
+        }
+
         while socket.can_recv() && conn.http.input_room() > 0 {
             let room = conn.http.input_room();
             let n = socket

@@ -269,13 +269,15 @@ impl Stack {
         }
         let socket = self.sockets.get_mut::<tcp::Socket>(s.handle);
         let state = socket.state();
+        // --abort: RST instead of FIN, but only once every byte is acknowledged — RST
+        // discards unsent data, and a knob must never cut a response short.
+        // --fin separate: likewise our FIN only once every byte is acknowledged.
+        if (self.knobs.abort || self.knobs.fin == FinMode::Separate) && socket.send_queue() > 0 {
+            return false;
+        }
         if self.knobs.abort {
             socket.abort();
         } else {
-            // --fin separate: our FIN only once every byte is acknowledged.
-            if self.knobs.fin == FinMode::Separate && socket.send_queue() > 0 {
-                return false;
-            }
             // --close-wait: linger after the peer's FIN before sending ours.
             if state == tcp::State::CloseWait
                 && now - s.since < Duration::from(self.knobs.close_wait)

@@ -78,6 +78,21 @@ struct Entry {
     our_fin: bool,
     their_fin: bool,
     last: Instant,
+    /// When the second FIN passed.
+    finished: Option<Instant>,
+}
+
+impl Entry {
+    fn saw_fin(&mut self, ours: bool, now: Instant) {
+        if ours {
+            self.our_fin = true;
+        } else {
+            self.their_fin = true;
+        }
+        if self.our_fin && self.their_fin && self.finished.is_none() {
+            self.finished = Some(now);
+        }
+    }
 }
 
 /// The per-connection state of the layer, and the rewriting itself (pure functions of
@@ -245,6 +260,7 @@ impl Rewriter {
                     our_fin: false,
                     their_fin: false,
                     last: now,
+                    finished: None,
                 },
             );
             if let Some(mss) = self.config.mss {
@@ -260,7 +276,7 @@ impl Rewriter {
                 changed = true;
             }
             if seg.tcp.fin() {
-                e.our_fin = true;
+                e.saw_fin(true, now);
             }
             if seg.tcp.rst() {
                 self.table.remove(&tuple);
@@ -316,7 +332,7 @@ impl Rewriter {
                 changed |= shift_sack(&mut seg.tcp, e.offset);
             }
             if seg.tcp.fin() {
-                e.their_fin = true;
+                e.saw_fin(false, now);
             }
             if seg.tcp.rst() {
                 self.table.remove(&tuple);
@@ -335,7 +351,7 @@ impl Rewriter {
             let victim = self
                 .table
                 .iter()
-                .min_by_key(|(_, e)| (!(e.our_fin && e.their_fin), e.last))
+                .min_by_key(|(_, e)| (e.finished.is_none(), e.last))
                 .map(|(t, _)| *t);
             if let Some(v) = victim {
                 log::debug!("knobs: table full, forgetting the oldest connection");
@@ -347,7 +363,7 @@ impl Rewriter {
 
     fn purge(&mut self, now: Instant) {
         self.table
-            .retain(|_, e| !(e.our_fin && e.their_fin && now - e.last >= FINISHED_LINGER));
+            .retain(|_, e| e.finished.is_none_or(|f| now - f < FINISHED_LINGER));
     }
 }
 
@@ -515,5 +531,303 @@ impl<T: TxToken> TxToken for KnobsTxToken<'_, T> {
             rewriter.borrow_mut().outgoing(buf, now);
             r
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smoltcp::phy::ChecksumCapabilities;
+    use smoltcp::wire::{
+        EthernetAddress, EthernetRepr, Ipv4Address, Ipv4Repr, TcpControl, TcpRepr, TcpSeqNumber,
+    };
+
+    const US: Ipv4Address = Ipv4Address::new(192, 168, 69, 1);
+    const PEER: Ipv4Address = Ipv4Address::new(192, 168, 69, 100);
+
+    struct Seg {
+        outgoing: bool,
+        control: TcpControl,
+        seq: u32,
+        ack: Option<u32>,
+        mss: Option<u16>,
+        ws: Option<u8>,
+        sack_perm: bool,
+        sack: [Option<(u32, u32)>; 3],
+    }
+
+    fn seg(outgoing: bool, control: TcpControl, seq: u32, ack: Option<u32>) -> Seg {
+        Seg {
+            outgoing,
+            control,
+            seq,
+            ack,
+            mss: None,
+            ws: None,
+            sack_perm: false,
+            sack: [None; 3],
+        }
+    }
+
+    fn build(s: &Seg) -> Vec<u8> {
+        let (src, dst, sp, dp) = if s.outgoing {
+            (US, PEER, 80, 40000)
+        } else {
+            (PEER, US, 40000, 80)
+        };
+        let tcp = TcpRepr {
+            src_port: sp,
+            dst_port: dp,
+            control: s.control,
+            seq_number: TcpSeqNumber(s.seq as i32),
+            ack_number: s.ack.map(|a| TcpSeqNumber(a as i32)),
+            window_len: 1000,
+            window_scale: s.ws,
+            max_seg_size: s.mss,
+            sack_permitted: s.sack_perm,
+            sack_ranges: s.sack,
+            timestamp: None,
+            payload: b"data",
+        };
+        let ip = Ipv4Repr {
+            src_addr: src,
+            dst_addr: dst,
+            next_header: IpProtocol::Tcp,
+            payload_len: tcp.buffer_len(),
+            hop_limit: 64,
+        };
+        let eth = EthernetRepr {
+            src_addr: EthernetAddress([2, 0, 0, 0, 0, 1]),
+            dst_addr: EthernetAddress([2, 0, 0, 0, 0, 2]),
+            ethertype: EthernetProtocol::Ipv4,
+        };
+        let mut buf = vec![0; eth.buffer_len() + ip.buffer_len() + tcp.buffer_len()];
+        let mut f = EthernetFrame::new_unchecked(&mut buf[..]);
+        eth.emit(&mut f);
+        let mut p = Ipv4Packet::new_unchecked(f.payload_mut());
+        ip.emit(&mut p, &ChecksumCapabilities::default());
+        let mut t = TcpPacket::new_unchecked(p.payload_mut());
+        tcp.emit(
+            &mut t,
+            &src.into(),
+            &dst.into(),
+            &ChecksumCapabilities::default(),
+        );
+        buf
+    }
+
+    /// Parses a frame back, checking its checksum, as smoltcp would.
+    fn parse(frame: &[u8]) -> TcpRepr<'static> {
+        let eth = EthernetFrame::new_checked(frame).unwrap();
+        let ip = Ipv4Packet::new_checked(eth.payload()).unwrap();
+        let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
+        let (src, dst) = (ip.src_addr().into(), ip.dst_addr().into());
+        assert!(tcp.verify_checksum(&src, &dst), "checksum must be valid");
+        let r = TcpRepr::parse(&tcp, &src, &dst, &ChecksumCapabilities::default()).unwrap();
+        TcpRepr { payload: &[], ..r }
+    }
+
+    fn config(isn: IsnMode) -> RewriteConfig {
+        RewriteConfig {
+            isn,
+            mss: None,
+            strip_wscale: false,
+            strip_sack: false,
+            isn_key: (1, 2),
+            capacity: 16,
+        }
+    }
+
+    fn t(ms: i64) -> Instant {
+        Instant::from_millis(ms)
+    }
+
+    fn out(rw: &mut Rewriter, s: Seg) -> TcpRepr<'static> {
+        let mut f = build(&s);
+        rw.outgoing(&mut f, t(0));
+        parse(&f)
+    }
+
+    fn inc(rw: &mut Rewriter, s: Seg) -> TcpRepr<'static> {
+        let mut f = build(&s);
+        rw.incoming(&mut f, t(0));
+        parse(&f)
+    }
+
+    /// A handshake where smoltcp picks `stack_isn` and the wire should show `wire_isn`.
+    fn handshake(rw: &mut Rewriter, stack_isn: u32) -> u32 {
+        inc(rw, seg(false, TcpControl::Syn, 5000, None));
+        let synack = out(rw, seg(true, TcpControl::Syn, stack_isn, Some(5001)));
+        synack.seq_number.0 as u32
+    }
+
+    #[test]
+    fn fixed_isn_translates_our_space_both_ways() {
+        let mut rw = Rewriter::new(config(IsnMode::Fixed(1000)));
+        assert_eq!(handshake(&mut rw, 777_777), 1000);
+        // The peer's ACK of our SYN (wire 1001) reaches smoltcp as its own ISN + 1.
+        let ack = inc(&mut rw, seg(false, TcpControl::None, 5001, Some(1001)));
+        assert_eq!(ack.ack_number, Some(TcpSeqNumber(777_778)));
+        assert_eq!(
+            ack.seq_number,
+            TcpSeqNumber(5001),
+            "peer's numbers untouched"
+        );
+        // Our data: smoltcp's 777_778 leaves as 1001.
+        let data = out(&mut rw, seg(true, TcpControl::Psh, 777_778, Some(5001)));
+        assert_eq!(data.seq_number, TcpSeqNumber(1001));
+        assert_eq!(data.ack_number, Some(TcpSeqNumber(5001)));
+        assert_eq!(rw.tracked(), 1);
+    }
+
+    #[test]
+    fn sequence_numbers_wrap_around_2_pow_32() {
+        // smoltcp starts just below 2^32, the wire at 5: every number crosses the wrap
+        // in one direction or the other.
+        let stack_isn = u32::MAX - 100;
+        let mut rw = Rewriter::new(config(IsnMode::Fixed(5)));
+        assert_eq!(handshake(&mut rw, stack_isn), 5);
+        let d = out(
+            &mut rw,
+            seg(true, TcpControl::None, stack_isn.wrapping_add(201), Some(1)),
+        );
+        assert_eq!(d.seq_number.0 as u32, 206);
+        let a = inc(&mut rw, seg(false, TcpControl::None, 1, Some(206)));
+        assert_eq!(a.ack_number.unwrap().0 as u32, stack_isn.wrapping_add(201));
+        // And the other way: smoltcp low, the wire just below 2^32.
+        let mut rw = Rewriter::new(config(IsnMode::Fixed(u32::MAX - 10)));
+        assert_eq!(handshake(&mut rw, 3), u32::MAX - 10);
+        let d = out(&mut rw, seg(true, TcpControl::None, 3 + 50, Some(1)));
+        assert_eq!(d.seq_number.0 as u32, 39); // (2^32 - 10 + 50) mod 2^32
+        let a = inc(&mut rw, seg(false, TcpControl::None, 1, Some(39)));
+        assert_eq!(a.ack_number.unwrap().0 as u32, 53);
+    }
+
+    #[test]
+    fn sack_blocks_of_the_peer_are_translated() {
+        let mut rw = Rewriter::new(config(IsnMode::Fixed(1000)));
+        handshake(&mut rw, 50_000);
+        let mut s = seg(false, TcpControl::None, 5001, Some(1001));
+        s.sack = [Some((2001, 3001)), Some((4001, 5001)), None];
+        let r = inc(&mut rw, s);
+        assert_eq!(
+            r.sack_ranges,
+            [Some((51_001, 52_001)), Some((53_001, 54_001)), None]
+        );
+    }
+
+    #[test]
+    fn mss_is_set_in_ours_and_clamped_in_theirs() {
+        let mut c = config(IsnMode::Random);
+        c.mss = Some(536);
+        let mut rw = Rewriter::new(c);
+        let mut syn = seg(false, TcpControl::Syn, 1, None);
+        syn.mss = Some(1460);
+        assert_eq!(inc(&mut rw, syn).max_seg_size, Some(536));
+        let mut small = seg(false, TcpControl::Syn, 1, None);
+        small.mss = Some(400);
+        assert_eq!(
+            inc(&mut rw, small).max_seg_size,
+            Some(400),
+            "only ever lowered"
+        );
+        let mut synack = seg(true, TcpControl::Syn, 9, Some(2));
+        synack.mss = Some(1460);
+        let r = out(&mut rw, synack);
+        assert_eq!(r.max_seg_size, Some(536));
+        assert_eq!(r.seq_number, TcpSeqNumber(9), "random ISN: untouched");
+    }
+
+    #[test]
+    fn window_scale_and_sack_permitted_can_be_stripped() {
+        let mut c = config(IsnMode::Random);
+        c.strip_wscale = true;
+        c.strip_sack = true;
+        let mut rw = Rewriter::new(c);
+        let mut syn = seg(false, TcpControl::Syn, 1, None);
+        syn.mss = Some(1460);
+        syn.ws = Some(7);
+        syn.sack_perm = true;
+        let r = inc(&mut rw, syn);
+        assert_eq!(r.window_scale, None);
+        assert!(!r.sack_permitted);
+        assert_eq!(r.max_seg_size, Some(1460), "other options intact");
+    }
+
+    #[test]
+    fn a_corrupt_frame_is_never_repaired() {
+        let mut rw = Rewriter::new(config(IsnMode::Fixed(1000)));
+        handshake(&mut rw, 50_000);
+        let mut f = build(&seg(false, TcpControl::None, 5001, Some(1001)));
+        let n = f.len();
+        f[n - 1] ^= 0xff; // payload corrupted on the wire
+        let before = f.clone();
+        assert!(!rw.incoming(&mut f, t(0)));
+        assert_eq!(f, before);
+    }
+
+    #[test]
+    fn random_isn_and_no_other_knob_leave_frames_identical() {
+        let mut rw = Rewriter::new(config(IsnMode::Random));
+        assert!(!rw.config().is_active());
+        let s = seg(true, TcpControl::Syn, 123, Some(5));
+        let mut f = build(&s);
+        rw.outgoing(&mut f, t(0));
+        assert_eq!(f, build(&s));
+    }
+
+    #[test]
+    fn keyed_isn_differs_per_tuple_and_time_but_not_per_retransmission() {
+        let mut rw = Rewriter::new(config(IsnMode::Keyed));
+        let first = handshake(&mut rw, 42);
+        // A retransmitted SYN-ACK (same smoltcp ISN) keeps its wire ISN, later in time.
+        let mut f = build(&seg(true, TcpControl::Syn, 42, Some(5001)));
+        rw.outgoing(&mut f, t(1000));
+        assert_eq!(parse(&f).seq_number.0 as u32, first);
+        // A new connection on the same tuple, later: another ISN.
+        let mut f = build(&seg(true, TcpControl::Syn, 43, Some(5001)));
+        rw.outgoing(&mut f, t(1000));
+        assert_ne!(parse(&f).seq_number.0 as u32, first);
+        // Another key: another ISN for the same tuple and time.
+        let mut other = config(IsnMode::Keyed);
+        other.isn_key = (3, 4);
+        let mut rw2 = Rewriter::new(other);
+        assert_ne!(handshake(&mut rw2, 42), first);
+    }
+
+    #[test]
+    fn entries_end_with_rst_or_after_both_fins() {
+        let mut rw = Rewriter::new(config(IsnMode::Fixed(1000)));
+        handshake(&mut rw, 50_000);
+        inc(&mut rw, seg(false, TcpControl::Rst, 5001, Some(1001)));
+        assert_eq!(rw.tracked(), 0);
+
+        handshake(&mut rw, 50_000);
+        let mut f = build(&seg(true, TcpControl::Fin, 50_001, Some(5001)));
+        rw.outgoing(&mut f, t(0));
+        let mut f = build(&seg(false, TcpControl::Fin, 5001, Some(1002)));
+        rw.incoming(&mut f, t(0));
+        assert_eq!(rw.tracked(), 1, "kept for retransmitted FINs");
+        let mut f = build(&seg(false, TcpControl::None, 9, None));
+        rw.incoming(&mut f, t(31_000));
+        assert_eq!(rw.tracked(), 0, "dropped after the linger");
+    }
+
+    #[test]
+    fn the_table_is_bounded() {
+        let mut c = config(IsnMode::Fixed(1));
+        c.capacity = 4;
+        let mut rw = Rewriter::new(c);
+        for port in 0..10u16 {
+            let mut s = seg(true, TcpControl::Syn, 7, Some(1));
+            s.mss = None;
+            let mut f = build(&s);
+            // Vary the peer's port to make distinct connections.
+            let ip_start = 14;
+            let tcp_start = ip_start + 20;
+            f[tcp_start + 2..tcp_start + 4].copy_from_slice(&(41000 + port).to_be_bytes());
+            rw.outgoing(&mut f, t(port as i64));
+        }
+        assert_eq!(rw.tracked(), 4);
     }
 }

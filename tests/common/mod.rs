@@ -348,3 +348,131 @@ pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
         k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
     })
 }
+
+/// One TCP segment as `tcpdump -nn -S -tt` prints it.
+#[derive(Debug, Clone, Default)]
+pub struct Seg {
+    pub time: f64,
+    pub from_server: bool,
+    /// The client's port (identifies the connection).
+    pub client_port: u16,
+    pub flags: String,
+    /// First sequence number (absent on tcpdump's pure ACK lines).
+    pub seq: Option<u32>,
+    pub ack: Option<u32>,
+    pub win: u32,
+    pub len: usize,
+    pub mss: Option<u16>,
+    pub wscale: Option<u8>,
+    pub sack_ok: bool,
+    pub sack_blocks: bool,
+    pub timestamps: bool,
+    pub line: String,
+}
+
+impl Seg {
+    pub fn has(&self, flag: char) -> bool {
+        self.flags.contains(flag)
+    }
+    pub fn is_syn(&self) -> bool {
+        self.has('S')
+    }
+    /// The sequence number after this segment (seq + len, + 1 for SYN or FIN).
+    pub fn end(&self) -> Option<u32> {
+        let extra = (self.has('S') || self.has('F')) as u32;
+        self.seq.map(|s| s.wrapping_add(self.len as u32 + extra))
+    }
+}
+
+fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    let i = line.find(name)? + name.len();
+    line[i..].split([',', ':', ' ']).next()
+}
+
+/// Parses TCP lines of `tcpdump -nn -S -tt` for connections to `server_port`.
+pub fn parse_tcpdump(lines: &[String], server_port: u16) -> Vec<Seg> {
+    let mut out = Vec::new();
+    for l in lines {
+        let Some(flags_at) = l.find("Flags [") else {
+            continue;
+        };
+        let mut w = l.split_whitespace();
+        let time: f64 = w.next().and_then(|t| t.parse().ok()).unwrap_or(0.0);
+        let _proto = w.next();
+        let src = w.next().unwrap_or("");
+        let port_of = |a: &str| -> u16 {
+            a.trim_end_matches(':')
+                .rsplit('.')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0)
+        };
+        let dst = {
+            let _ = w.next(); // ">"
+            w.next().unwrap_or("")
+        };
+        let (sp, dp) = (port_of(src), port_of(dst));
+        let from_server = sp == server_port;
+        if !from_server && dp != server_port {
+            continue;
+        }
+        let flags = l[flags_at + 7..]
+            .split(']')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        let seq = field(l, ", seq ").and_then(|s| s.parse().ok());
+        let ack = field(l, ", ack ").and_then(|s| s.parse().ok());
+        let win = field(l, ", win ").and_then(|s| s.parse().ok()).unwrap_or(0);
+        let len = field(l, ", length ")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let opts = l
+            .find("options [")
+            .map(|i| l[i + 9..].split(']').next().unwrap_or(""))
+            .unwrap_or("");
+        let mut s = Seg {
+            time,
+            from_server,
+            client_port: if from_server { dp } else { sp },
+            flags,
+            seq,
+            ack,
+            win,
+            len,
+            line: l.clone(),
+            ..Default::default()
+        };
+        for o in opts.split(',') {
+            let o = o.trim();
+            if let Some(v) = o.strip_prefix("mss ") {
+                s.mss = v.parse().ok();
+            } else if let Some(v) = o.strip_prefix("wscale ") {
+                s.wscale = v.parse().ok();
+            } else if o == "sackOK" {
+                s.sack_ok = true;
+            } else if o.starts_with("sack ") {
+                s.sack_blocks = true;
+            } else if o.starts_with("TS val") {
+                s.timestamps = true;
+            }
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// The segments of one connection, by the client's port.
+pub fn connection(segs: &[Seg], client_port: u16) -> Vec<Seg> {
+    segs.iter()
+        .filter(|s| s.client_port == client_port)
+        .cloned()
+        .collect()
+}
+
+pub fn dump(segs: &[Seg]) -> String {
+    segs.iter()
+        .map(|s| s.line.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
