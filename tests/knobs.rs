@@ -279,11 +279,7 @@ fn who_closes_first_and_how_the_fin_travels() {
     });
     let conn = connection(&segs, 41004);
     let fin = first_fin(&conn);
-    let last_data = conn
-        .iter()
-        .filter(|s| s.from_server && s.len > 0)
-        .next_back()
-        .unwrap();
+    let last_data = conn.iter().rfind(|s| s.from_server && s.len > 0).unwrap();
     let idle = fin.time - last_data.time;
     assert!(
         fin.from_server && (0.9..2.5).contains(&idle),
