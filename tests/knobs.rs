@@ -131,6 +131,15 @@ fn mss_limits_both_directions() {
     });
     assert_eq!(synack(&segs).mss, Some(1460));
     assert_eq!(max_payload(&segs, true), 1448);
+
+    // --mtu sets the tap's MTU and the MSS that follows from it.
+    let (_, segs) = capture(&["--mtu", "1400"], |t| {
+        let out = t.ns.output("cat", &["/sys/class/net/tap0/mtu"]);
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1400");
+        curl_ok(t, &["-o", "/dev/null", &format!("{URL}/intro.wav")]);
+    });
+    assert_eq!(synack(&segs).mss, Some(1360));
+    assert_eq!(max_payload(&segs, true), 1348);
 }
 
 /// The most bytes the client had in flight (sent, not yet acknowledged by the server).
