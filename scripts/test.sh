@@ -15,6 +15,7 @@ need=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have ip || need+=(iproute2)
 have tcpdump || need+=(tcpdump)
+have tshark || need+=(tshark)
 have curl || need+=(curl)
 have ping || need+=(iputils-ping)
 have python3 || need+=(python3)

@@ -57,6 +57,15 @@ pub struct ServeArgs {
     /// Answer 408 when a request's headers are not complete within SECS
     #[arg(long, default_value = "10", value_parser = parse_secs, value_name = "SECS")]
     pub request_timeout: Duration,
+    /// Write every frame, both directions, to this pcap file (what tcpdump on the tap sees)
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+    /// Drop this fraction of frames in each direction, e.g. 0.1 (smoltcp's FaultInjector; whole percents)
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub loss: f64,
+    /// Seed for --loss (random when not given)
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u32>,
     #[command(flatten)]
     pub knobs: KnobArgs,
 }
@@ -91,6 +100,23 @@ impl ServeArgs {
                 self.addr6, self.host_addr6
             ));
         }
+        if !(0.0..1.0).contains(&self.loss) {
+            return Err(format!(
+                "--loss {} is not a fraction between 0 and 1, e.g. 0.1",
+                self.loss
+            ));
+        }
+        let loss = (self.loss * 100.0).round() as u8;
+        if self.loss > 0.0 && loss == 0 {
+            return Err(format!(
+                "--loss {} is below the 1 % steps smoltcp's FaultInjector takes: use 0.01 or more",
+                self.loss
+            ));
+        }
+        let knobs = self.knobs.into_knobs()?;
+        if loss > 0 && knobs.mtu > 1500 {
+            return Err("--loss works on frames up to 1536 bytes (smoltcp's FaultInjector): use --mtu 1500 or less".into());
+        }
         Ok(ServeOptions {
             tap: self.tap,
             addr4: self.addr,
@@ -101,7 +127,10 @@ impl ServeArgs {
             www: self.www,
             max_conns: self.max_conns as usize,
             request_timeout: self.request_timeout,
-            knobs: self.knobs.into_knobs()?,
+            knobs,
+            pcap: self.pcap,
+            loss,
+            seed: self.seed,
         })
     }
 }

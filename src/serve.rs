@@ -1,21 +1,25 @@
 //! `taplab serve`: the event loop that puts the server stack on a real tap.
 //!
-//! It opens (or creates and configures) the tap, builds the [`Stack`] and [`Server`],
-//! prints the ready line with the URL, then loops: take the time from the [`RealClock`],
+//! It opens (or creates and configures) the tap, stacks the device middlewares on it
+//! (capture, faults, knobs), builds the [`Stack`] and [`Server`], prints the ready line
+//! with the URL, then loops: take the time from the [`RealClock`],
 //! step the server, and sleep on the tap's fd until a frame arrives or the next timer is
 //! due. SIGINT/SIGTERM end the loop; closing the fd removes a tap taplab created.
 
 use crate::clock::{Clock, RealClock};
+use crate::device::capture::CaptureSink;
 use crate::device::knobs::{KnobsLayer, RewriteConfig};
 use crate::device::tap::{self, HostSide, TapDevice};
 use crate::http::{HttpConfig, Site};
 use crate::knobs::{ClosePolicy, TcpKnobs};
 use crate::server::Server;
 use crate::stack::{Stack, StackConfig};
+use smoltcp::phy::{Device, FaultInjector, PcapMode, PcapWriter};
 use smoltcp::time::Duration;
 use smoltcp::wire::{EthernetAddress, IpCidr, Ipv4Cidr, Ipv6Cidr};
 use std::io::Write;
-use std::path::PathBuf;
+use std::os::unix::io::RawFd;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -35,6 +39,12 @@ pub struct ServeOptions {
     pub max_conns: usize,
     pub request_timeout: std::time::Duration,
     pub knobs: TcpKnobs,
+    /// Write every frame to this pcap file.
+    pub pcap: Option<PathBuf>,
+    /// Percentage of frames dropped in each direction (smoltcp's FaultInjector).
+    pub loss: u8,
+    /// Seed for the faults (random if None).
+    pub seed: Option<u32>,
 }
 
 /// The HTTP side of the close policy: who closes, and when.
@@ -64,6 +74,13 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         format!(
             "cannot serve site root {}: {e} (run from the repository root, or pass --www DIR)",
             opts.www.display()
+        )
+    })?;
+    // Open the capture file before touching the network, so a bad path costs nothing.
+    let sink = CaptureSink::new(opts.pcap.as_deref(), None).map_err(|e| {
+        format!(
+            "cannot write the capture {}: {e}",
+            opts.pcap.as_deref().unwrap_or(Path::new("")).display()
         )
     })?;
 
@@ -99,16 +116,60 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
             .map_err(|e| format!("cannot install signal handler: {e}"))?;
     }
 
+    // The chain, from the wire inwards: tap → capture (what tcpdump on the tap sees) →
+    // faults (--loss) → knobs layer (ISN, MSS, options) → the stack's SYN gate → smoltcp.
     let fd = tap.fd();
-    // tap → knobs layer (ISN, MSS, option stripping) → the stack's SYN gate → smoltcp.
+    let capture = PcapWriter::new(tap, sink, PcapMode::Both);
     let rewrite = RewriteConfig::from_knobs(
         &opts.knobs,
         (os_random_u64(), os_random_u64()),
         4 * opts.max_conns + 64,
     );
-    let mut device = KnobsLayer::new(tap, rewrite);
     log::info!("knobs: {}", opts.knobs);
+    if opts.loss > 0 {
+        let seed = opts.seed.unwrap_or_else(|| os_random_u64() as u32);
+        log::info!(
+            "faults: dropping {} % of frames each way (seed {seed})",
+            opts.loss
+        );
+        let mut faults = FaultInjector::new(capture, seed);
+        faults.set_drop_chance(opts.loss);
+        serve_loop(
+            KnobsLayer::new(faults, rewrite),
+            fd,
+            &opts,
+            site,
+            &host,
+            &stop,
+        )?;
+    } else {
+        serve_loop(
+            KnobsLayer::new(capture, rewrite),
+            fd,
+            &opts,
+            site,
+            &host,
+            &stop,
+        )?;
+    }
+    // The device, and with it the tap's fd, is gone: a tap we created no longer exists.
+    if created {
+        println!("taplab: stopped; removed {}", host.name);
+    } else {
+        println!("taplab: stopped; left {} in place", host.name);
+    }
+    Ok(())
+}
 
+/// Builds the stack on `device` and serves until `stop` is set.
+fn serve_loop<D: Device>(
+    mut device: D,
+    fd: RawFd,
+    opts: &ServeOptions,
+    site: Site,
+    host: &HostSide,
+    stop: &AtomicBool,
+) -> Result<(), String> {
     let clock = RealClock::new();
     let config = StackConfig {
         mac: MAC,
@@ -152,13 +213,6 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         {
             return Err(format!("waiting on {}: {e}", host.name));
         }
-    }
-
-    drop(device);
-    if created {
-        println!("taplab: stopped; removed {}", host.name);
-    } else {
-        println!("taplab: stopped; left {} in place", host.name);
     }
     Ok(())
 }

@@ -278,8 +278,9 @@ impl Capture {
                 "-nn",
                 "-U",
                 "--immediate-mode",
-                "-s",
-                "256",
+                // A large kernel buffer, or tcpdump drops frames of a fast transfer.
+                "-B",
+                "65536",
                 "-w",
             ])
             .arg(&file)
@@ -475,4 +476,53 @@ pub fn dump(segs: &[Seg]) -> String {
         .map(|s| s.line.as_str())
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The frames of a classic pcap file (either byte order), with their timestamps in µs.
+pub fn read_pcap(path: &Path) -> Vec<(u64, Vec<u8>)> {
+    let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(b.len() >= 24, "{} is not a pcap", path.display());
+    let magic = u32::from_le_bytes(b[..4].try_into().unwrap());
+    let le = matches!(magic, 0xa1b2c3d4 | 0xa1b23c4d);
+    let nanos = matches!(magic, 0xa1b23c4d | 0x4d3cb2a1);
+    let u32at = |o: usize| {
+        let a: [u8; 4] = b[o..o + 4].try_into().unwrap();
+        if le {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        }
+    };
+    let mut out = Vec::new();
+    let mut off = 24;
+    while off + 16 <= b.len() {
+        let (s, frac, incl) = (
+            u32at(off) as u64,
+            u32at(off + 4) as u64,
+            u32at(off + 8) as usize,
+        );
+        let us = s * 1_000_000 + if nanos { frac / 1000 } else { frac };
+        out.push((us, b[off + 16..(off + 16 + incl).min(b.len())].to_vec()));
+        off += 16 + incl;
+    }
+    out
+}
+
+/// tshark's complaints about a capture: malformed frames, bad checksums, expert errors.
+pub fn tshark_complaints(path: &Path) -> String {
+    let out = Command::new("tshark")
+        .args(["-r"])
+        .arg(path)
+        .args([
+            "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
+            "-Y", "_ws.malformed || _ws.expert.severity >= error || tcp.checksum.status == 2 || ip.checksum.status == 2",
+        ])
+        .output()
+        .expect("tshark");
+    assert!(
+        out.status.success(),
+        "tshark: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
