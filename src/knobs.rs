@@ -183,9 +183,32 @@ impl TcpKnobs {
         }
     }
 
-    /// One line for the log: the knobs in force.
-    pub fn summary(&self) -> String {
-        self.to_string()
+    /// The knobs in force, for `/tcpinfo`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "isn": match self.isn {
+                IsnMode::Fixed(n) => n.to_string(),
+                IsnMode::Random => "random".into(),
+                IsnMode::Keyed => "keyed".into(),
+            },
+            "mss": self.mss.map_or(self.mtu_mss(), |m| m as usize),
+            "mtu": self.mtu,
+            "wscale": self.advertised_shift(),
+            "window": self.rx_buffer(),
+            "close": match self.close {
+                ClosePolicy::ServerFirst => "server-first".to_string(),
+                ClosePolicy::ClientFirst => "client-first".to_string(),
+                ClosePolicy::Idle(d) => format!("idle:{}", d.as_secs_f64()),
+            },
+            "fin": match self.fin { FinMode::Piggyback => "piggyback", FinMode::Separate => "separate" },
+            "close_wait_ms": self.close_wait.as_millis() as u64,
+            "abort": self.abort,
+            "nagle": self.nagle,
+            "ack_delay_ms": self.ack_delay.map_or(0, |d| d.as_millis() as u64),
+            "timestamps": self.timestamps,
+            "sack": self.sack,
+            "summary": self.to_string(),
+        })
     }
 }
 

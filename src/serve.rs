@@ -7,19 +7,22 @@
 //! due. SIGINT/SIGTERM end the loop; closing the fd removes a tap taplab created.
 
 use crate::clock::{Clock, RealClock};
-use crate::device::capture::CaptureSink;
+use crate::device::capture::{CaptureSink, FrameObserver};
 use crate::device::knobs::{KnobsLayer, RewriteConfig};
 use crate::device::tap::{self, HostSide, TapDevice};
 use crate::http::{HttpConfig, Site};
 use crate::knobs::{ClosePolicy, TcpKnobs};
 use crate::server::Server;
 use crate::stack::{Stack, StackConfig};
+use crate::tcpinfo::ConnTable;
 use smoltcp::phy::{Device, FaultInjector, PcapMode, PcapWriter};
 use smoltcp::time::Duration;
 use smoltcp::wire::{EthernetAddress, IpCidr, Ipv4Cidr, Ipv6Cidr};
+use std::cell::RefCell;
 use std::io::Write;
 use std::os::unix::io::RawFd;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -77,7 +80,10 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         )
     })?;
     // Open the capture file before touching the network, so a bad path costs nothing.
-    let sink = CaptureSink::new(opts.pcap.as_deref(), None).map_err(|e| {
+    // Wire records for /tcpinfo, fed by the capture point.
+    let table = Rc::new(RefCell::new(ConnTable::new(MAC, 4 * opts.max_conns + 64)));
+    let observers: Vec<Rc<RefCell<dyn FrameObserver>>> = vec![table.clone()];
+    let sink = CaptureSink::new(opts.pcap.as_deref(), observers).map_err(|e| {
         format!(
             "cannot write the capture {}: {e}",
             opts.pcap.as_deref().unwrap_or(Path::new("")).display()
@@ -139,6 +145,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
             fd,
             &opts,
             site,
+            table,
             &host,
             &stop,
         )?;
@@ -148,6 +155,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
             fd,
             &opts,
             site,
+            table,
             &host,
             &stop,
         )?;
@@ -167,6 +175,7 @@ fn serve_loop<D: Device>(
     fd: RawFd,
     opts: &ServeOptions,
     site: Site,
+    table: Rc<RefCell<ConnTable>>,
     host: &HostSide,
     stop: &AtomicBool,
 ) -> Result<(), String> {
@@ -184,8 +193,7 @@ fn serve_loop<D: Device>(
     };
     let stack = Stack::new(&config, &mut device, clock.now());
     let http = http_config(&opts.knobs, opts.request_timeout);
-    let client_first = opts.knobs.close == ClosePolicy::ClientFirst;
-    let mut server = Server::new(stack, site, http, client_first);
+    let mut server = Server::new(stack, site, http, opts.knobs.clone(), table);
 
     let port = if opts.port == 80 {
         String::new()
@@ -203,10 +211,9 @@ fn serve_loop<D: Device>(
     let _ = std::io::stdout().flush();
 
     while !stop.load(Ordering::Relaxed) {
-        let now = clock.now();
-        server.step(now, &mut device);
+        server.step(&clock, &mut device);
         let delay = server
-            .poll_delay(now)
+            .poll_delay(clock.now())
             .map_or(MAX_SLEEP, |d| d.min(MAX_SLEEP));
         if let Err(e) = smoltcp::phy::wait(fd, Some(delay))
             && e.kind() != std::io::ErrorKind::Interrupted

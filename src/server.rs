@@ -9,12 +9,16 @@
 //! Logging (info): one line per connection opened and closed, one access-log line per
 //! request: `peer "METHOD target" status bytes ms`.
 
-use crate::clock::to_system_time;
-use crate::http::{HttpConfig, HttpConnection, Site, Verdict};
-use crate::stack::{Stack, StackEvent};
+use crate::clock::{Clock, to_system_time};
+use crate::http::{Generated, Generator, HttpConfig, HttpConnection, Site, Verdict};
+use crate::knobs::TcpKnobs;
+use crate::stack::{Stack, StackEvent, state_name};
+use crate::tcpinfo::{ConnKey, ConnTable};
 use smoltcp::phy::Device;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::IpEndpoint;
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// An upper bound on the work of one step, so a peer that keeps the stack busy cannot
 /// starve the caller's other duties (signals, timers).
@@ -22,6 +26,7 @@ const MAX_ROUNDS_PER_STEP: usize = 64;
 
 struct Conn {
     http: HttpConnection,
+    local: IpEndpoint,
     remote: IpEndpoint,
     opened: Instant,
     requests: u64,
@@ -42,18 +47,52 @@ pub struct Server {
     http: HttpConfig,
     conns: Vec<Option<Conn>>,
     client_first: bool,
+    knobs: TcpKnobs,
+    table: Rc<RefCell<ConnTable>>,
+}
+
+/// `/tcpinfo`: the wire record of the connection that asks.
+struct TcpInfo<'a> {
+    table: &'a RefCell<ConnTable>,
+    key: ConnKey,
+    knobs: &'a TcpKnobs,
+    now: Instant,
+}
+
+impl Generator for TcpInfo<'_> {
+    fn generate(&self, path: &str) -> Option<Generated> {
+        if path != "/tcpinfo" {
+            return None;
+        }
+        let json = self.table.borrow().json(self.key, self.knobs, self.now)?;
+        let mut body = serde_json::to_vec_pretty(&json).ok()?;
+        body.push(b'\n');
+        Some(Generated {
+            content_type: "application/json",
+            body,
+        })
+    }
 }
 
 impl Server {
-    /// `client_first`: never send the first FIN (`--close client-first`).
-    pub fn new(stack: Stack, site: Site, http: HttpConfig, client_first: bool) -> Server {
+    /// `knobs` decide who closes first (client-first: never the server) and are reported
+    /// by `/tcpinfo`, which reads `table` (fed by the capture point).
+    pub fn new(
+        stack: Stack,
+        site: Site,
+        http: HttpConfig,
+        knobs: TcpKnobs,
+        table: Rc<RefCell<ConnTable>>,
+    ) -> Server {
         let conns = (0..stack.slot_count()).map(|_| None).collect();
         Server {
             stack,
             site,
             http,
             conns,
-            client_first,
+            client_first: knobs.close == crate::knobs::ClosePolicy::ClientFirst,
+            knobs,
+            table,
         }
     }
 
@@ -66,9 +105,11 @@ impl Server {
         self.conns.iter().filter(|c| c.is_some()).count()
     }
 
-    /// Runs the stack and the HTTP connections until nothing more happens at `now`.
-    pub fn step<D: Device>(&mut self, now: Instant, device: &mut D) {
+    /// Runs the stack and the HTTP connections until nothing more happens. The clock is
+    /// read once per round, so frames handled in one step still get their own times.
+    pub fn step<D: Device>(&mut self, clock: &dyn Clock, device: &mut D) {
         for _ in 0..MAX_ROUNDS_PER_STEP {
+            let now = clock.now();
             // Frames in, then the application, then frames out: a response or a FIN
             // decided here leaves with the ACK of what caused it.
             let mut changed = self.stack.ingress(now, device);
@@ -119,8 +160,10 @@ impl Server {
         match event {
             StackEvent::Opened { slot, remote } => {
                 log::info!("{remote} connection open (slot {slot})");
+                let local = self.stack.socket(slot).local_endpoint().unwrap_or(remote);
                 self.conns[slot] = Some(Conn {
                     http: HttpConnection::new(to_system_time(now)),
+                    local,
                     remote,
                     opened: now,
                     requests: 0,
@@ -129,6 +172,20 @@ impl Server {
                     closing: false,
                     done_at: None,
                 });
+            }
+            StackEvent::State {
+                local,
+                remote,
+                from,
+                to,
+                ..
+            } => {
+                self.table.borrow_mut().state_change(
+                    (local, remote),
+                    state_name(from),
+                    state_name(to),
+                    now,
+                );
             }
             StackEvent::Closed { slot, remote } => {
                 if let Some(c) = self.conns[slot].take() {
@@ -187,7 +244,13 @@ impl Server {
             progressed = true;
         }
 
-        let mut verdict = conn.http.poll(&self.site, &self.http, wall);
+        let info = TcpInfo {
+            table: &self.table,
+            key: (conn.local, conn.remote),
+            knobs: &self.knobs,
+            now,
+        };
+        let mut verdict = conn.http.poll_with(&self.site, &info, &self.http, wall);
 
         while conn.http.has_output() && socket.can_send() {
             let n = socket
@@ -204,7 +267,7 @@ impl Server {
                 // Ask again now that the response is queued: if the connection is to
                 // close, close() before smoltcp sends the last segment lets the FIN ride
                 // on it (--fin piggyback).
-                verdict = conn.http.poll(&self.site, &self.http, wall);
+                verdict = conn.http.poll_with(&self.site, &info, &self.http, wall);
             }
         }
 

@@ -67,6 +67,32 @@ pub enum StackEvent {
     Opened { slot: usize, remote: IpEndpoint },
     /// The connection in `slot` has ended (closed, reset, or in TIME-WAIT).
     Closed { slot: usize, remote: IpEndpoint },
+    /// The socket of connection (local, remote) went from one TCP state to another.
+    State {
+        slot: usize,
+        local: IpEndpoint,
+        remote: IpEndpoint,
+        from: tcp::State,
+        to: tcp::State,
+    },
+}
+
+/// A TCP state by the name the seeds' reports (and RFC 793) use: `SYN_RCVD`, `TIME_WAIT`.
+pub fn state_name(state: tcp::State) -> &'static str {
+    use tcp::State::*;
+    match state {
+        Closed => "CLOSED",
+        Listen => "LISTEN",
+        SynSent => "SYN_SENT",
+        SynReceived => "SYN_RCVD",
+        Established => "ESTABLISHED",
+        FinWait1 => "FIN_WAIT_1",
+        FinWait2 => "FIN_WAIT_2",
+        CloseWait => "CLOSE_WAIT",
+        Closing => "CLOSING",
+        LastAck => "LAST_ACK",
+        TimeWait => "TIME_WAIT",
+    }
 }
 
 struct Slot {
@@ -78,6 +104,9 @@ struct Slot {
     open: Option<IpEndpoint>,
     /// The layer above asked to end the connection; not yet done.
     finishing: bool,
+    /// (local, remote) of the latest connection, kept past its end so that the last
+    /// state changes (to TIME-WAIT, to CLOSED) can still be told apart.
+    endpoints: Option<(IpEndpoint, IpEndpoint)>,
 }
 
 pub struct Stack {
@@ -150,6 +179,7 @@ impl Stack {
                 since: now,
                 open: None,
                 finishing: false,
+                endpoints: None,
             });
         }
         let mut stack = Stack {
@@ -299,6 +329,9 @@ impl Stack {
             let socket = self.sockets.get_mut::<tcp::Socket>(self.slots[i].handle);
             let state = socket.state();
             let slot = &mut self.slots[i];
+            if let (Some(l), Some(r)) = (socket.local_endpoint(), socket.remote_endpoint()) {
+                slot.endpoints = Some((l, r));
+            }
             if state != slot.state {
                 let peer = socket
                     .remote_endpoint()
@@ -306,6 +339,21 @@ impl Stack {
                     .map(|e| e.to_string())
                     .unwrap_or_else(|| "-".into());
                 log::debug!("slot {i} {peer}: {} -> {}", slot.state, state);
+                // Listen -> Closed and back are the pool's business, not a connection's.
+                if let Some((local, remote)) = slot.endpoints
+                    && !(state == Listen || (slot.state == Listen && state == Closed))
+                {
+                    events.push(StackEvent::State {
+                        slot: i,
+                        local,
+                        remote,
+                        from: slot.state,
+                        to: state,
+                    });
+                }
+                if state == Listen {
+                    slot.endpoints = None;
+                }
                 slot.state = state;
                 slot.since = now;
             }

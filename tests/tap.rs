@@ -616,32 +616,45 @@ fn errors_are_one_line_that_says_what_to_do() {
     assert!(!t.get("/").is_empty());
 }
 
+fn chromium(t: &Taplab, profile: &TempDir, extra: &[&str]) -> std::process::Output {
+    let dir = format!(
+        "--user-data-dir={}",
+        profile.path().join("profile").display()
+    );
+    let mut args = vec![
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        dir.as_str(),
+        "--window-size=1000,1400",
+    ];
+    args.extend_from_slice(extra);
+    let url = format!("{URL}/");
+    args.push(&url);
+    let out = t.ns.output("chromium", &args);
+    assert!(out.status.success(), "chromium: {}", text(&out.stderr));
+    out
+}
+
 #[test]
 fn chromium_loads_the_page() {
     let t = Taplab::start(&[]);
     let profile = TempDir::new("chromium");
     let shot = profile.path().join("page.png");
-    let out = t.ns.output(
-        "chromium",
+    // Virtual time lets the page's script fetch /tcpinfo before the picture is taken.
+    chromium(
+        &t,
+        &profile,
         &[
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            &format!(
-                "--user-data-dir={}",
-                profile.path().join("profile").display()
-            ),
-            "--window-size=1000,900",
+            "--virtual-time-budget=5000",
             &format!("--screenshot={}", shot.display()),
-            &format!("{URL}/"),
         ],
     );
-    assert!(out.status.success(), "chromium: {}", text(&out.stderr));
     let png = std::fs::read(&shot).expect("screenshot written");
     assert!(
         png.starts_with(b"\x89PNG") && png.len() > 10_000,
@@ -653,13 +666,13 @@ fn chromium_loads_the_page() {
     let _ = std::fs::create_dir_all(&keep);
     let _ = std::fs::write(keep.join("chromium-page.png"), &png);
     // The seeds' page load: the HTML, its stylesheet and logo, the audio fetched with
-    // `Range: bytes=0-` (206), and the favicon the page does not have (404).
+    // `Range: bytes=0-` (206); and the page's own question about its connection.
     for line in [
         "\"GET /\" 200",
         "\"GET /style.css\" 200",
         "\"GET /logo.svg\" 200",
         "\"GET /intro.wav\" 206",
-        "\"GET /favicon.ico\" 404",
+        "\"GET /tcpinfo\" 200",
     ] {
         assert!(
             t.wait_log(line, Duration::from_secs(3)),
@@ -667,6 +680,130 @@ fn chromium_loads_the_page() {
             t.log()
         );
     }
+    // Headless Chromium asks for the favicon after the load, racing its own exit: when
+    // the request comes, it must be the 404 of the seeds.
+    let log = t.log();
+    assert!(
+        log.lines()
+            .filter(|l| l.contains("\"GET /favicon.ico\""))
+            .all(|l| l.contains("\" 404 ")),
+        "{log}"
+    );
+}
+
+#[test]
+fn the_page_draws_its_connection_and_works_without_javascript() {
+    let t = Taplab::start(&[]);
+    let profile = TempDir::new("chromium-dom");
+    let dom = text(&chromium(&t, &profile, &["--virtual-time-budget=5000", "--dump-dom"]).stdout);
+    assert!(
+        dom.contains("id=\"tcpinfo-ladder\""),
+        "no ladder in the DOM:\n{dom}"
+    );
+    assert!(dom.contains("[SYN, ACK] Seq=0 Ack=1"), "{dom}");
+    assert!(dom.contains("Your browser at 192.168.69.100:"), "{dom}");
+
+    // With JavaScript off (blocked for pages by the profile's content setting: the
+    // --blink-settings switch also stops headless Chromium's own --dump-dom), the page
+    // still loads everything it shows, nobody asks for /tcpinfo, and <noscript> links it.
+    let t = Taplab::start(&[]);
+    let profile = TempDir::new("chromium-nojs");
+    let prefs = profile.path().join("profile/Default");
+    std::fs::create_dir_all(&prefs).unwrap();
+    std::fs::write(
+        prefs.join("Preferences"),
+        r#"{"profile":{"default_content_setting_values":{"javascript":2}}}"#,
+    )
+    .unwrap();
+    let shot = profile.path().join("nojs.png");
+    let dom = text(&chromium(&t, &profile, &["--virtual-time-budget=3000", "--dump-dom"]).stdout);
+    assert!(
+        dom.contains("[your student ID]") && dom.contains("logo.svg"),
+        "{dom}"
+    );
+    assert!(dom.contains("With JavaScript on, this box draws"), "{dom}");
+    assert!(
+        dom.contains("href=\"/tcpinfo\"") && !dom.contains("tcpinfo-ladder"),
+        "{dom}"
+    );
+    chromium(&t, &profile, &[&format!("--screenshot={}", shot.display())]);
+    for line in [
+        "\"GET /\" 200",
+        "\"GET /style.css\" 200",
+        "\"GET /logo.svg\" 200",
+    ] {
+        assert!(
+            t.wait_log(line, Duration::from_secs(3)),
+            "no `{line}` in\n{}",
+            t.log()
+        );
+    }
+    assert!(
+        !t.log().contains("\"GET /tcpinfo"),
+        "no script, no /tcpinfo:\n{}",
+        t.log()
+    );
+    let keep = repo().join("target/test-artifacts");
+    let _ = std::fs::create_dir_all(&keep);
+    let _ = std::fs::copy(&shot, keep.join("chromium-page-nojs.png"));
+}
+
+const TCPINFO_CLIENT: &str = r#"
+import socket
+s = socket.socket()
+s.bind(("0.0.0.0", 41100))
+s.connect(("192.168.69.1", 80))
+s.sendall(b"GET /tcpinfo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    data += d
+print(data.split(b"\r\n\r\n", 1)[1].decode())
+"#;
+
+#[test]
+fn tcpinfo_describes_the_connection_that_asks() {
+    let t = Taplab::start(&["--isn", "1000", "--mss", "536", "--wscale", "3"]);
+    let mut cap = Capture::start(&t.ns);
+    let out = python(&t.ns, TCPINFO_CLIENT, &[]);
+    let json = text(&out.stdout);
+    let lines = cap.finish();
+    let segs = parse_tcpdump(&lines, 80);
+    let syn = segs.iter().find(|s| !s.from_server && s.is_syn()).unwrap();
+    let field = |path: &[&str]| -> String {
+        // A tiny lookup of "key": value inside the right object, enough for this check.
+        let mut rest = json.as_str();
+        for p in path {
+            let at = rest
+                .find(&format!("\"{p}\""))
+                .unwrap_or_else(|| panic!("no {p} in {json}"));
+            rest = &rest[at + p.len() + 2..];
+        }
+        rest.trim_start_matches([':', ' '])
+            .split([',', '\n'])
+            .next()
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(field(&["client", "port"]), "41100");
+    assert_eq!(
+        field(&["client", "isn"]),
+        syn.seq.unwrap().to_string(),
+        "{json}"
+    );
+    assert_eq!(field(&["server", "isn"]), "1000");
+    assert_eq!(field(&["server", "mss"]), "536");
+    assert_eq!(field(&["server", "wscale"]), "3");
+    assert_eq!(field(&["client", "mss"]), "1460");
+    assert!(
+        json.contains("\"SYN_RCVD\"") && json.contains("\"ESTABLISHED\""),
+        "{json}"
+    );
+    assert!(json.contains("\"isn\": \"1000\""), "knobs in force: {json}");
+    assert!(json.contains("\"flags\": \"SYN, ACK\""), "{json}");
 }
 
 #[test]
@@ -702,7 +839,7 @@ fn pcap_holds_what_tcpdump_sees() {
             .map(|(_, f)| f)
             .filter(|f| from_us(f) == dir_is_ours)
             .collect();
-        assert!(b.len() > 100, "tcpdump saw {} frames", b.len());
+        assert!(b.len() > 20, "tcpdump saw {} frames", b.len());
         // Identical frames recur (e.g. multicast reports): try every alignment.
         let aligned = (0..a.len()).any(|p| a[p..] == b[..]);
         assert!(

@@ -27,14 +27,15 @@ pub struct CaptureSink {
     file: Option<BufWriter<File>>,
     name: String,
     failed: bool,
-    observer: Option<Rc<RefCell<dyn FrameObserver>>>,
+    observers: Vec<Rc<RefCell<dyn FrameObserver>>>,
 }
 
 impl CaptureSink {
-    /// A sink writing to `pcap` (created or truncated), if given.
+    /// A sink writing to `pcap` (created or truncated), if given, and showing every
+    /// frame to each of `observers` in turn.
     pub fn new(
         pcap: Option<&Path>,
-        observer: Option<Rc<RefCell<dyn FrameObserver>>>,
+        observers: Vec<Rc<RefCell<dyn FrameObserver>>>,
     ) -> std::io::Result<CaptureSink> {
         let file = match pcap {
             Some(p) => Some(BufWriter::new(File::create(p)?)),
@@ -44,7 +45,7 @@ impl CaptureSink {
             file,
             name: pcap.map(|p| p.display().to_string()).unwrap_or_default(),
             failed: false,
-            observer,
+            observers,
         })
     }
 
@@ -85,7 +86,7 @@ impl PcapSink for CaptureSink {
         self.packet_header(timestamp, packet.len());
         self.write(&packet[..len]);
         self.flush();
-        if let Some(o) = &self.observer {
+        for o in &self.observers {
             o.borrow_mut().frame(timestamp, packet);
         }
     }
@@ -107,7 +108,7 @@ mod tests {
     fn writes_a_pcap_frame_by_frame_and_tells_the_observer() {
         let path = std::env::temp_dir().join(format!("taplab-capture-{}.pcap", std::process::id()));
         let count = Rc::new(RefCell::new(Count(0)));
-        let sink = CaptureSink::new(Some(&path), Some(count.clone())).unwrap();
+        let sink = CaptureSink::new(Some(&path), vec![count.clone()]).unwrap();
         let mut dev = PcapWriter::new(Loopback::new(Medium::Ethernet), sink, PcapMode::Both);
         let t = Instant::from_millis(1_500);
         dev.transmit(t).unwrap().consume(60, |b| b.fill(0xab));
@@ -134,7 +135,7 @@ mod tests {
             )),
             name: "/dev/full".into(),
             failed: false,
-            observer: None,
+            observers: Vec::new(),
         };
         sink.packet(Instant::from_millis(0), &[0u8; 100]);
         assert!(sink.failed);

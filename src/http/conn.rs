@@ -26,6 +26,7 @@ use super::request::{
 };
 use super::response::{Body, Plan, plan_request};
 use super::{AccessRecord, HttpConfig, Site, Verdict};
+use super::{Generator, NoGenerator};
 
 /// Unparsed input we accept beyond the largest possible head.
 const INPUT_SLACK: usize = 32 * 1024;
@@ -151,10 +152,22 @@ impl HttpConnection {
 
     /// Parses buffered requests, queues their responses, checks timers.
     pub fn poll(&mut self, site: &Site, config: &HttpConfig, now: SystemTime) -> Verdict {
+        self.poll_with(site, &NoGenerator, config, now)
+    }
+
+    /// [`HttpConnection::poll`], with `generator` asked first for every GET/HEAD path
+    /// (resources made by the caller, such as `/tcpinfo`).
+    pub fn poll_with(
+        &mut self,
+        site: &Site,
+        generator: &dyn Generator,
+        config: &HttpConfig,
+        now: SystemTime,
+    ) -> Verdict {
         self.last_seen = now;
         if self.dirty {
             self.dirty = false;
-            self.process(site, config, now);
+            self.process(site, generator, config, now);
         }
         self.check_timers(config, now);
         if self.closing && self.queue.is_empty() {
@@ -265,7 +278,13 @@ impl HttpConnection {
     }
 
     /// Cuts complete requests off the input and queues their responses.
-    fn process(&mut self, site: &Site, config: &HttpConfig, now: SystemTime) {
+    fn process(
+        &mut self,
+        site: &Site,
+        generator: &dyn Generator,
+        config: &HttpConfig,
+        now: SystemTime,
+    ) {
         let mut queue_full = false;
         while !self.closing {
             if self.skip_body > 0 {
@@ -296,7 +315,7 @@ impl HttpConnection {
                     let (method, target) = request_line_parts(&self.inbuf);
                     self.queue_error(status, method, target, config, now);
                 }
-                Scan::Complete(len) => self.handle_head(len, site, config, now),
+                Scan::Complete(len) => self.handle_head(len, site, generator, config, now),
             }
         }
         if self.peer_closed && !self.closing && !queue_full {
@@ -323,7 +342,14 @@ impl HttpConnection {
 
     /// Plans and queues the response to the complete head of `len` bytes at
     /// the front of the input, then removes the head from the input.
-    fn handle_head(&mut self, len: usize, site: &Site, config: &HttpConfig, now: SystemTime) {
+    fn handle_head(
+        &mut self,
+        len: usize,
+        site: &Site,
+        generator: &dyn Generator,
+        config: &HttpConfig,
+        now: SystemTime,
+    ) {
         let head = &self.inbuf[..len];
         let req = match parse_head(head) {
             Ok(req) => req,
@@ -351,7 +377,7 @@ impl HttpConnection {
                 self.skip_body = req.content_length;
             }
         }
-        let plan = plan_request(&req, site);
+        let plan = plan_request(&req, site, generator);
         close |= plan.forces_close();
         let record = AccessRecord {
             method: log_text(req.method.as_bytes()),

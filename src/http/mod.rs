@@ -66,6 +66,28 @@ impl Default for HttpConfig {
     }
 }
 
+/// A resource made by the caller rather than read from the site (e.g. `/tcpinfo`,
+/// which describes the very connection that asks for it).
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+}
+
+/// Asked for every GET/HEAD path (exact, without query) before the site is.
+pub trait Generator {
+    fn generate(&self, path: &str) -> Option<Generated>;
+}
+
+/// No generated resources: the site only.
+pub struct NoGenerator;
+
+impl Generator for NoGenerator {
+    fn generate(&self, _path: &str) -> Option<Generated> {
+        None
+    }
+}
+
 /// One record per answered request, for the access log.
 #[derive(Debug, Clone)]
 pub struct AccessRecord {

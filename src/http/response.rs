@@ -13,6 +13,7 @@ use std::time::SystemTime;
 
 use log::warn;
 
+use super::Generator;
 use super::conditional::{if_none_match_matches, if_range_matches, make_etag, not_modified_since};
 use super::date::format_http_date;
 use super::range::{RangeOutcome, evaluate_range};
@@ -120,7 +121,7 @@ impl Plan {
 }
 
 /// Decides the response to a well-formed request.
-pub(super) fn plan_request(req: &Request, site: &Site) -> Plan {
+pub(super) fn plan_request(req: &Request, site: &Site, generator: &dyn Generator) -> Plan {
     let head_only = match req.method.as_str() {
         "GET" => false,
         "HEAD" => true,
@@ -129,6 +130,23 @@ pub(super) fn plan_request(req: &Request, site: &Site) -> Plan {
         }
         _ => return Plan::error(501),
     };
+    let path = req.target.split(['?', '#']).next().unwrap_or("");
+    if let Some(g) = generator.generate(path) {
+        // Made for this request and this connection: never cached.
+        let len = g.body.len() as u64;
+        return Plan {
+            status: 200,
+            headers: vec![
+                ("Content-Type", g.content_type.to_owned()),
+                ("Cache-Control", "no-store".to_owned()),
+            ],
+            content_length: Some(len),
+            body: Body::Bytes {
+                data: g.body,
+                pos: 0,
+            },
+        };
+    }
     match site.resolve(&req.target) {
         Resolved::BadRequest => Plan::error(400),
         Resolved::NotFound => Plan::error(404),

@@ -1323,3 +1323,47 @@ fn garbage_never_panics() {
         );
     }
 }
+
+struct Echo;
+
+impl super::Generator for Echo {
+    fn generate(&self, path: &str) -> Option<super::Generated> {
+        (path == "/tcpinfo").then(|| super::Generated {
+            content_type: "application/json",
+            body: br#"{"made":"here"}"#.to_vec(),
+        })
+    }
+}
+
+#[test]
+fn generated_resources_come_before_the_site_and_are_not_cached() {
+    let ts = TestSite::new();
+    let config = HttpConfig::default();
+    let mut conn = HttpConnection::new(t0());
+    conn.receive(
+        b"GET /tcpinfo?x=1 HTTP/1.1\r\nHost: t\r\n\r\nHEAD /tcpinfo HTTP/1.1\r\nHost: t\r\n\r\nGET /index.html HTTP/1.1\r\nHost: t\r\n\r\n",
+        t0(),
+    );
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 4096];
+    for _ in 0..10 {
+        conn.poll_with(&ts.site, &Echo, &config, t0());
+        while conn.has_output() {
+            let n = conn.write_output(&mut buf, t0());
+            out.extend_from_slice(&buf[..n]);
+        }
+    }
+    let r = parse_all(&out, &[false, true, false]);
+    assert_eq!(r.len(), 3);
+    assert_eq!(
+        (r[0].status, r[0].body.as_slice()),
+        (200, &br#"{"made":"here"}"#[..])
+    );
+    assert_eq!(r[0].header("content-type"), Some("application/json"));
+    assert_eq!(r[0].header("cache-control"), Some("no-store"));
+    assert_eq!(r[1].content_length(), Some(15));
+    assert!(r[1].body.is_empty());
+    assert_eq!(r[2].status, 200, "other paths still come from the site");
+    // Without a generator the path is just a missing file.
+    assert_eq!(get(&ts.site, "/tcpinfo").0.status, 404);
+}

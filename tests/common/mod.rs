@@ -307,7 +307,19 @@ impl Capture {
     /// Stops tcpdump and returns `tcpdump -r FILE -nn -S` lines.
     pub fn finish(&mut self) -> Vec<String> {
         if let Some(mut c) = self.child.take() {
-            std::thread::sleep(Duration::from_millis(200));
+            // tcpdump may lag behind on a busy machine, and an interrupt loses what it
+            // has not written yet: wait until the file has stopped growing (at most 5 s).
+            let size = || std::fs::metadata(&self.file).map(|m| m.len()).unwrap_or(0);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let mut last = size();
+            loop {
+                std::thread::sleep(Duration::from_millis(250));
+                let now = size();
+                if now == last || Instant::now() > deadline {
+                    break;
+                }
+                last = now;
+            }
             let _ = Command::new("kill")
                 .args(["-INT", &c.id().to_string()])
                 .status();

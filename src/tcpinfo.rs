@@ -1,0 +1,466 @@
+//! What each connection looked like on the wire, for `/tcpinfo`: "how this page reached
+//! you".
+//!
+//! Frames enter through [`ConnTable`]'s [`FrameObserver`] implementation, at the capture
+//! point (so sequence numbers are the raw ones on the wire, after the knobs layer): the
+//! SYN and SYN-ACK give both ISNs and the options each side offered; every segment
+//! counts towards the totals and the first [`MAX_SEGMENTS`] are kept for a small ladder.
+//! Our side's real TCP states enter from the stack ([`ConnTable::state_change`]). What
+//! leaves is [`ConnTable::json`]: one connection as JSON, with the knobs in force.
+//!
+//! The table is bounded: at most `capacity` connections, the oldest closed ones forgotten
+//! first.
+
+use crate::device::capture::FrameObserver;
+use crate::knobs::TcpKnobs;
+use serde_json::{Value, json};
+use smoltcp::phy::ChecksumCapabilities;
+use smoltcp::time::Instant;
+use smoltcp::wire::{
+    EthernetAddress, EthernetFrame, EthernetProtocol, IpAddress, IpEndpoint, IpProtocol,
+    Ipv4Packet, Ipv6Packet, TcpControl, TcpPacket, TcpRepr,
+};
+use std::collections::BTreeMap;
+
+/// Segments of a connection kept for its ladder (the rest are only counted).
+pub const MAX_SEGMENTS: usize = 48;
+
+/// (our endpoint, the peer's endpoint).
+pub type ConnKey = (IpEndpoint, IpEndpoint);
+
+/// The options one side put in its SYN or SYN-ACK.
+#[derive(Debug, Clone, Default)]
+struct SynInfo {
+    isn: u32,
+    mss: Option<u16>,
+    wscale: Option<u8>,
+    sack_permitted: bool,
+    timestamps: bool,
+    window: u16,
+}
+
+impl SynInfo {
+    fn from(repr: &TcpRepr) -> SynInfo {
+        SynInfo {
+            isn: repr.seq_number.0 as u32,
+            mss: repr.max_seg_size,
+            wscale: repr.window_scale,
+            sack_permitted: repr.sack_permitted,
+            timestamps: repr.timestamp.is_some(),
+            window: repr.window_len,
+        }
+    }
+
+    fn json(&self, ep: IpEndpoint) -> Value {
+        json!({
+            "address": ep.addr.to_string(),
+            "port": ep.port,
+            "isn": self.isn,
+            "mss": self.mss,
+            "wscale": self.wscale,
+            "sack_permitted": self.sack_permitted,
+            "timestamps": self.timestamps,
+            "syn_window": self.window,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+struct SegmentRecord {
+    time: Instant,
+    outgoing: bool,
+    flags: String,
+    seq: u32,
+    ack: Option<u32>,
+    len: usize,
+    window: u16,
+}
+
+#[derive(Debug, Clone)]
+struct ConnRecord {
+    first_seen: Instant,
+    peer_syn: Option<SynInfo>,
+    our_syn: Option<SynInfo>,
+    segments_in: u64,
+    segments_out: u64,
+    bytes_in: u64,
+    bytes_out: u64,
+    segments: Vec<SegmentRecord>,
+    states: Vec<(Instant, String)>,
+    closed: bool,
+}
+
+/// Connections seen on the wire, by (our endpoint, peer endpoint).
+pub struct ConnTable {
+    mac: EthernetAddress,
+    capacity: usize,
+    conns: BTreeMap<ConnKey, ConnRecord>,
+}
+
+/// Wireshark's spelling of a segment's flags.
+fn flags_text(repr: &TcpRepr) -> String {
+    let mut f = Vec::new();
+    match repr.control {
+        TcpControl::Syn => f.push("SYN"),
+        TcpControl::Fin => f.push("FIN"),
+        TcpControl::Rst => f.push("RST"),
+        TcpControl::Psh => f.push("PSH"),
+        TcpControl::None => {}
+    }
+    if repr.ack_number.is_some() {
+        f.push("ACK");
+    }
+    f.join(", ")
+}
+
+/// (source, destination, TCP repr) of a frame carrying a valid TCP segment.
+fn tcp_of(frame: &[u8]) -> Option<(IpAddress, IpAddress, TcpRepr<'_>)> {
+    let eth = EthernetFrame::new_checked(frame).ok()?;
+    let (src, dst, payload): (IpAddress, IpAddress, &[u8]) = match eth.ethertype() {
+        EthernetProtocol::Ipv4 => {
+            let ip = Ipv4Packet::new_checked(frame.get(14..)?).ok()?;
+            if ip.next_header() != IpProtocol::Tcp || ip.more_frags() || ip.frag_offset() != 0 {
+                return None;
+            }
+            let (hl, tl) = (ip.header_len() as usize, ip.total_len() as usize);
+            (
+                ip.src_addr().into(),
+                ip.dst_addr().into(),
+                frame.get(14 + hl..14 + tl)?,
+            )
+        }
+        EthernetProtocol::Ipv6 => {
+            let ip = Ipv6Packet::new_checked(frame.get(14..)?).ok()?;
+            if ip.next_header() != IpProtocol::Tcp {
+                return None;
+            }
+            let len = ip.payload_len() as usize;
+            (
+                ip.src_addr().into(),
+                ip.dst_addr().into(),
+                frame.get(54..54 + len)?,
+            )
+        }
+        _ => return None,
+    };
+    let tcp = TcpPacket::new_checked(payload).ok()?;
+    let repr = TcpRepr::parse(&tcp, &src, &dst, &ChecksumCapabilities::default()).ok()?;
+    Some((src, dst, repr))
+}
+
+impl ConnTable {
+    /// `mac` tells our frames from the peer's.
+    pub fn new(mac: EthernetAddress, capacity: usize) -> ConnTable {
+        ConnTable {
+            mac,
+            capacity: capacity.max(1),
+            conns: BTreeMap::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.conns.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.conns.is_empty()
+    }
+
+    fn record(&mut self, key: ConnKey, now: Instant) -> &mut ConnRecord {
+        if !self.conns.contains_key(&key) && self.conns.len() >= self.capacity {
+            let victim = self
+                .conns
+                .iter()
+                .min_by_key(|(_, r)| (!r.closed, r.first_seen))
+                .map(|(k, _)| *k);
+            if let Some(v) = victim {
+                self.conns.remove(&v);
+            }
+        }
+        self.conns.entry(key).or_insert_with(|| ConnRecord {
+            first_seen: now,
+            peer_syn: None,
+            our_syn: None,
+            segments_in: 0,
+            segments_out: 0,
+            bytes_in: 0,
+            bytes_out: 0,
+            segments: Vec::new(),
+            states: Vec::new(),
+            closed: false,
+        })
+    }
+
+    /// Our socket for `key` went from state `from` to `to` (smoltcp's real states, by
+    /// their RFC names).
+    pub fn state_change(&mut self, key: ConnKey, from: &str, to: &str, now: Instant) {
+        let r = self.record(key, now);
+        if r.states.is_empty() {
+            r.states.push((now, from.to_string()));
+        }
+        r.states.push((now, to.to_string()));
+        r.closed = matches!(to, "CLOSED" | "TIME_WAIT");
+    }
+
+    /// One connection as JSON (None if it was never seen).
+    pub fn json(&self, key: ConnKey, knobs: &TcpKnobs, now: Instant) -> Option<Value> {
+        let r = self.conns.get(&key)?;
+        let (ours, peer) = key;
+        let (our_isn, peer_isn) = (
+            r.our_syn.as_ref().map_or(0, |s| s.isn),
+            r.peer_syn.as_ref().map_or(0, |s| s.isn),
+        );
+        let ms = |t: Instant| (t - r.first_seen).total_micros() as f64 / 1000.0;
+        let segments: Vec<Value> = r
+            .segments
+            .iter()
+            .map(|s| {
+                // Relative numbers, as Wireshark shows them.
+                let (seq_base, ack_base) = if s.outgoing {
+                    (our_isn, peer_isn)
+                } else {
+                    (peer_isn, our_isn)
+                };
+                json!({
+                    "t_ms": ms(s.time),
+                    "from": if s.outgoing { "server" } else { "client" },
+                    "flags": s.flags,
+                    "seq": s.seq.wrapping_sub(seq_base),
+                    "ack": s.ack.map(|a| a.wrapping_sub(ack_base)),
+                    "len": s.len,
+                    "win": s.window,
+                })
+            })
+            .collect();
+        let both = |f: fn(&SynInfo) -> bool| matches!((&r.peer_syn, &r.our_syn), (Some(p), Some(o)) if f(p) && f(o));
+        let scaling = matches!((&r.peer_syn, &r.our_syn), (Some(p), Some(o)) if p.wscale.is_some() && o.wscale.is_some());
+        Some(json!({
+            "client": r.peer_syn.as_ref().map_or_else(|| json!({"address": peer.addr.to_string(), "port": peer.port}), |s| s.json(peer)),
+            "server": r.our_syn.as_ref().map_or_else(|| json!({"address": ours.addr.to_string(), "port": ours.port}), |s| s.json(ours)),
+            "negotiated": {
+                "mss_client_sends": r.our_syn.as_ref().and_then(|s| s.mss),
+                "mss_server_sends": r.peer_syn.as_ref().and_then(|s| s.mss).map(|m| knobs.mss.map_or(m, |k| k.min(m))),
+                "window_scaling": scaling,
+                "client_shift": if scaling { r.peer_syn.as_ref().and_then(|s| s.wscale) } else { None },
+                "server_shift": if scaling { r.our_syn.as_ref().and_then(|s| s.wscale) } else { None },
+                "sack": both(|s| s.sack_permitted),
+                "timestamps": both(|s| s.timestamps),
+            },
+            "knobs": knobs.to_json(),
+            "so_far": {
+                "ms": ms(now),
+                "segments_from_client": r.segments_in,
+                "segments_to_client": r.segments_out,
+                "bytes_from_client": r.bytes_in,
+                "bytes_to_client": r.bytes_out,
+            },
+            "server_states": r.states.iter().map(|(t, s)| json!({"t_ms": ms(*t), "state": s})).collect::<Vec<_>>(),
+            "segments": segments,
+            "segments_not_listed": (r.segments_in + r.segments_out).saturating_sub(r.segments.len() as u64),
+        }))
+    }
+}
+
+impl FrameObserver for ConnTable {
+    fn frame(&mut self, time: Instant, frame: &[u8]) {
+        let Some((src, dst, repr)) = tcp_of(frame) else {
+            return;
+        };
+        let outgoing = frame.get(6..12) == Some(&self.mac.0[..]);
+        let key = if outgoing {
+            (
+                IpEndpoint::new(src, repr.src_port),
+                IpEndpoint::new(dst, repr.dst_port),
+            )
+        } else {
+            (
+                IpEndpoint::new(dst, repr.dst_port),
+                IpEndpoint::new(src, repr.src_port),
+            )
+        };
+        // A new connection on a recycled 4-tuple starts a new record.
+        if repr.control == TcpControl::Syn && repr.ack_number.is_none() && !outgoing {
+            self.conns.remove(&key);
+        }
+        let r = self.record(key, time);
+        if repr.control == TcpControl::Syn {
+            let info = SynInfo::from(&repr);
+            if outgoing {
+                r.our_syn = Some(info);
+            } else {
+                r.peer_syn = Some(info);
+            }
+        }
+        let len = repr.payload.len();
+        if outgoing {
+            r.segments_out += 1;
+            r.bytes_out += len as u64;
+        } else {
+            r.segments_in += 1;
+            r.bytes_in += len as u64;
+        }
+        if r.segments.len() < MAX_SEGMENTS {
+            r.segments.push(SegmentRecord {
+                time,
+                outgoing,
+                flags: flags_text(&repr),
+                seq: repr.seq_number.0 as u32,
+                ack: repr.ack_number.map(|a| a.0 as u32),
+                len,
+                window: repr.window_len,
+            });
+        }
+        if repr.control == TcpControl::Rst {
+            r.closed = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smoltcp::wire::{EthernetRepr, Ipv4Address, Ipv4Repr, TcpSeqNumber};
+
+    const US: Ipv4Address = Ipv4Address::new(192, 168, 69, 1);
+    const PEER: Ipv4Address = Ipv4Address::new(192, 168, 69, 100);
+    const MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 1]);
+
+    fn frame(
+        outgoing: bool,
+        control: TcpControl,
+        seq: u32,
+        ack: Option<u32>,
+        payload: &[u8],
+        mss: Option<u16>,
+    ) -> Vec<u8> {
+        frame_port(40000, outgoing, control, seq, ack, payload, mss)
+    }
+
+    fn frame_port(
+        port: u16,
+        outgoing: bool,
+        control: TcpControl,
+        seq: u32,
+        ack: Option<u32>,
+        payload: &[u8],
+        mss: Option<u16>,
+    ) -> Vec<u8> {
+        let (src, dst, sp, dp, smac) = if outgoing {
+            (US, PEER, 80, port, MAC)
+        } else {
+            (PEER, US, port, 80, EthernetAddress([2, 0, 0, 0, 0, 2]))
+        };
+        let tcp = TcpRepr {
+            src_port: sp,
+            dst_port: dp,
+            control,
+            seq_number: TcpSeqNumber(seq as i32),
+            ack_number: ack.map(|a| TcpSeqNumber(a as i32)),
+            window_len: 500,
+            window_scale: mss.map(|_| 7),
+            max_seg_size: mss,
+            sack_permitted: mss.is_some(),
+            sack_ranges: [None; 3],
+            timestamp: None,
+            payload,
+        };
+        let ip = Ipv4Repr {
+            src_addr: src,
+            dst_addr: dst,
+            next_header: IpProtocol::Tcp,
+            payload_len: tcp.buffer_len(),
+            hop_limit: 64,
+        };
+        let eth = EthernetRepr {
+            src_addr: smac,
+            dst_addr: EthernetAddress([2, 0, 0, 0, 0, 9]),
+            ethertype: EthernetProtocol::Ipv4,
+        };
+        let mut buf = vec![0; 14 + ip.buffer_len() + tcp.buffer_len()];
+        let mut f = EthernetFrame::new_unchecked(&mut buf[..]);
+        eth.emit(&mut f);
+        let mut p = Ipv4Packet::new_unchecked(f.payload_mut());
+        ip.emit(&mut p, &ChecksumCapabilities::default());
+        let mut t = TcpPacket::new_unchecked(p.payload_mut());
+        tcp.emit(
+            &mut t,
+            &src.into(),
+            &dst.into(),
+            &ChecksumCapabilities::default(),
+        );
+        buf
+    }
+
+    #[test]
+    fn a_connection_as_json() {
+        let mut table = ConnTable::new(MAC, 8);
+        let t = |ms| Instant::from_millis(ms);
+        table.frame(
+            t(0),
+            &frame(false, TcpControl::Syn, 5000, None, &[], Some(1460)),
+        );
+        table.frame(
+            t(1),
+            &frame(true, TcpControl::Syn, 1000, Some(5001), &[], Some(536)),
+        );
+        table.frame(
+            t(2),
+            &frame(false, TcpControl::None, 5001, Some(1001), &[], None),
+        );
+        table.frame(
+            t(3),
+            &frame(false, TcpControl::Psh, 5001, Some(1001), b"GET /", None),
+        );
+        let key = (
+            IpEndpoint::new(US.into(), 80),
+            IpEndpoint::new(PEER.into(), 40000),
+        );
+        table.state_change(key, "SYN_RCVD", "ESTABLISHED", t(2));
+        let j = table.json(key, &TcpKnobs::default(), t(4)).unwrap();
+        assert_eq!(j["client"]["isn"], 5000);
+        assert_eq!(j["server"]["isn"], 1000);
+        assert_eq!(j["server"]["mss"], 536);
+        assert_eq!(j["negotiated"]["mss_client_sends"], 536);
+        assert_eq!(j["negotiated"]["window_scaling"], true);
+        assert_eq!(j["so_far"]["segments_from_client"], 3);
+        assert_eq!(j["so_far"]["bytes_from_client"], 5);
+        let segs = j["segments"].as_array().unwrap();
+        assert_eq!(segs.len(), 4);
+        assert_eq!(segs[1]["flags"], "SYN, ACK");
+        assert_eq!(
+            (segs[1]["seq"].as_u64(), segs[1]["ack"].as_u64()),
+            (Some(0), Some(1))
+        );
+        assert_eq!(
+            (segs[3]["seq"].as_u64(), segs[3]["len"].as_u64()),
+            (Some(1), Some(5))
+        );
+        assert_eq!(j["server_states"][0]["state"], "SYN_RCVD");
+        assert_eq!(j["server_states"][1]["state"], "ESTABLISHED");
+        assert!(
+            table
+                .json((key.1, key.0), &TcpKnobs::default(), t(4))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn bounded_and_garbage_proof() {
+        let mut table = ConnTable::new(MAC, 2);
+        for port in 0..5u16 {
+            let f = frame_port(
+                41000 + port,
+                false,
+                TcpControl::Syn,
+                1,
+                None,
+                &[],
+                Some(1460),
+            );
+            table.frame(Instant::from_millis(port as i64), &f);
+            assert_eq!(table.len(), (port as usize + 1).min(2));
+        }
+        table.frame(Instant::from_millis(9), &[0u8; 7]);
+        table.frame(Instant::from_millis(9), &[0xffu8; 80]);
+    }
+}
