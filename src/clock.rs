@@ -47,6 +47,41 @@ impl Clock for RealClock {
     }
 }
 
+/// The lab's clock: time stands still until the lab moves it, and it only ever jumps to
+/// the next event — a run takes CPU time only, and the same run gives the same times.
+pub struct VirtualClock {
+    now: std::cell::Cell<Instant>,
+}
+
+/// Where every virtual clock starts: 2026-01-01T00:00:00Z, so that HTTP dates and pcap
+/// timestamps look like real ones and are the same on every run.
+pub const VIRTUAL_EPOCH: Instant = Instant::from_micros_const(1_767_225_600_000_000);
+
+impl VirtualClock {
+    pub fn new(start: Instant) -> Self {
+        VirtualClock {
+            now: std::cell::Cell::new(start),
+        }
+    }
+
+    /// Moves time forward to `t` (never back).
+    pub fn advance_to(&self, t: Instant) {
+        if t > self.now.get() {
+            self.now.set(t);
+        }
+    }
+
+    pub fn advance_by(&self, d: smoltcp::time::Duration) {
+        self.now.set(self.now.get() + d);
+    }
+}
+
+impl Clock for VirtualClock {
+    fn now(&self) -> Instant {
+        self.now.get()
+    }
+}
+
 /// The wall time an instant stands for (instants count from the Unix epoch).
 pub fn to_system_time(i: Instant) -> SystemTime {
     UNIX_EPOCH + Duration::from_micros(i.total_micros().max(0) as u64)
@@ -71,6 +106,22 @@ mod tests {
         let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
         let diff = (wall.as_micros() as i64 - a.total_micros()).abs();
         assert!(diff < 5_000_000, "clock is {diff} us away from wall time");
+    }
+
+    #[test]
+    fn virtual_clock_only_moves_forward_when_told() {
+        let c = VirtualClock::new(VIRTUAL_EPOCH);
+        assert_eq!(c.now(), VIRTUAL_EPOCH);
+        c.advance_by(smoltcp::time::Duration::from_millis(5));
+        c.advance_to(VIRTUAL_EPOCH); // never back
+        assert_eq!(
+            c.now(),
+            VIRTUAL_EPOCH + smoltcp::time::Duration::from_millis(5)
+        );
+        assert_eq!(
+            crate::http::format_http_date(to_system_time(VIRTUAL_EPOCH)),
+            "Thu, 01 Jan 2026 00:00:00 GMT"
+        );
     }
 
     #[test]

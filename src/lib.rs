@@ -29,4 +29,5 @@ pub mod knobs;
 pub mod serve;
 pub mod server;
 pub mod stack;
+pub mod step;
 pub mod tcpinfo;

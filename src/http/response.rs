@@ -156,7 +156,7 @@ pub(super) fn plan_request(req: &Request, site: &Site, generator: &dyn Generator
             head_only,
             file,
             meta.len(),
-            meta.modified().ok(),
+            site.mtime(&meta),
             content_type(&name),
         ),
     }

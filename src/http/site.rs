@@ -13,6 +13,7 @@
 use std::fs::{File, Metadata};
 use std::io;
 use std::path::{Component, Path, PathBuf};
+use std::time::SystemTime;
 
 use log::{debug, warn};
 
@@ -21,6 +22,9 @@ use log::{debug, warn};
 #[derive(Debug, Clone)]
 pub struct Site {
     root: PathBuf,
+    /// Reported as every file's modification time instead of the disk's (the lab's
+    /// deterministic runs: checkouts give files different mtimes on every machine).
+    fixed_mtime: Option<SystemTime>,
 }
 
 /// Where a request target leads.
@@ -49,7 +53,22 @@ impl Site {
                 format!("site root {} is not a directory", root.display()),
             ));
         }
-        Ok(Site { root })
+        Ok(Site {
+            root,
+            fixed_mtime: None,
+        })
+    }
+
+    /// The same site, but every file reports `mtime` as its modification time (so
+    /// Last-Modified and ETag do not depend on when the files were checked out).
+    pub fn with_fixed_mtime(mut self, mtime: SystemTime) -> Site {
+        self.fixed_mtime = Some(mtime);
+        self
+    }
+
+    /// A file's modification time as the site reports it.
+    pub(super) fn mtime(&self, meta: &Metadata) -> Option<SystemTime> {
+        self.fixed_mtime.or_else(|| meta.modified().ok())
     }
 
     /// The canonical root directory.
