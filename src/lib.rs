@@ -29,3 +29,4 @@ pub mod knobs;
 pub mod serve;
 pub mod server;
 pub mod stack;
+pub mod trace;
