@@ -21,6 +21,7 @@ have ping || need+=(iputils-ping)
 have python3 || need+=(python3)
 have setpriv || need+=(util-linux)
 have chromium || need+=(chromium)
+have rsvg-convert || need+=(librsvg2-bin)
 fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
 if [ ${#need[@]} -gt 0 ]; then
     echo "scripts/test.sh: installing ${need[*]}"

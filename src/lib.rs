@@ -31,3 +31,4 @@ pub mod server;
 pub mod stack;
 pub mod step;
 pub mod tcpinfo;
+pub mod trace;

@@ -165,28 +165,28 @@ mod tests {
     use super::*;
     use std::io::Cursor;
 
-    fn stepper(
-        script: &str,
-    ) -> (
-        Stepper<impl FnMut(Instant, &[u8]) -> String>,
-        Arc<AtomicBool>,
-        Rc<Cell<Duration>>,
-    ) {
+    type TestStepper = Stepper<fn(Instant, &[u8]) -> String>;
+
+    fn describe(_: Instant, f: &[u8]) -> String {
+        format!("frame of {} bytes", f.len())
+    }
+
+    fn stepper(script: &str) -> (TestStepper, Arc<AtomicBool>) {
         let paused = Rc::new(Cell::new(Duration::ZERO));
         let stop = Arc::new(AtomicBool::new(false));
         let kb = Keyboard::spawn(Cursor::new(script.to_string()));
         let s = Stepper::new(
-            |_, f: &[u8]| format!("frame of {} bytes", f.len()),
+            describe as fn(Instant, &[u8]) -> String,
             kb,
-            paused.clone(),
+            paused,
             stop.clone(),
         );
-        (s, stop, paused)
+        (s, stop)
     }
 
     #[test]
     fn enter_releases_one_frame_c_runs_freely() {
-        let (mut s, stop, _) = stepper("\nnonsense\n\nc\n");
+        let (mut s, stop) = stepper("\nnonsense\n\nc\n");
         s.frame(Instant::ZERO, &[0; 10]); // Enter
         assert!(s.stepping);
         s.frame(Instant::ZERO, &[0; 10]); // nonsense is asked again, then Enter
@@ -198,10 +198,10 @@ mod tests {
 
     #[test]
     fn q_stops_the_server_and_end_of_input_runs_freely() {
-        let (mut s, stop, _) = stepper("q\n");
+        let (mut s, stop) = stepper("q\n");
         s.frame(Instant::ZERO, &[]);
         assert!(stop.load(Ordering::Relaxed) && !s.stepping);
-        let (mut s, stop, _) = stepper("");
+        let (mut s, stop) = stepper("");
         s.frame(Instant::ZERO, &[]);
         assert!(!stop.load(Ordering::Relaxed) && !s.stepping);
     }
