@@ -32,3 +32,6 @@ pub mod stack;
 pub mod step;
 pub mod tcpinfo;
 pub mod trace;
+
+#[cfg(test)]
+mod testutil;
