@@ -7,15 +7,16 @@
 //! TIME DIR FLAGS SEQ [ack N] [win N] [<OPTIONS>] [port N] [peer-port N] ["PAYLOAD"]
 //! ```
 //!
-//! - TIME: `+0.1` (seconds after the previous event), `0.5` (seconds after the start of
-//!   the script), or `*` (any time; `>` lines only). At most 6 decimals (microseconds);
-//!   a relative time is at most 3600 s, an absolute one at most 86400 s.
+//! - TIME: `+0.1` (seconds after the previous line actually happened), `0.5` (seconds
+//!   after the start of the script), or `*` (any time; `>` lines only). At most 6
+//!   decimals (microseconds); a relative time is at most 3600 s, an absolute one at most
+//!   86400 s.
 //! - DIR: `<` the peer sends this segment to our stack; `>` our stack must send this one.
 //! - FLAGS: letters `F` `S` `R` `P` `U` `E` `W` and `.` (ACK) in any order, each once —
 //!   `S`, `S.`, `.`, `P.`, `F.`, `FP.`, `R`, `R.` — or `none`; `*` in `>` lines.
 //! - SEQ: `START:END(LEN)`, relative to the sender's ISN (see the runner), END − START =
-//!   LEN; SYN and FIN are not counted in LEN. In `>` lines any of the three, or the whole
-//!   range, may be `*` (don't care).
+//!   LEN; SYN and FIN are not counted in LEN (at most 9000 in `<` lines). In `>` lines any
+//!   of the three, or the whole range, may be `*` (don't care).
 //! - After SEQ, in any order, each at most once:
 //!   - `ack N` (requires the `.` flag, and `.` requires it in `<` lines). `ack *`: in `>`
 //!     lines don't care; in `<` lines acknowledge everything our stack has sent.
@@ -29,6 +30,7 @@
 //!     string the payload is LEN zero bytes, as in packetdrill); in `>` lines a prefix
 //!     the payload must start with. Escapes: `\r \n \t \0 \\ \" \xHH`.
 //! - `*`, `...` and `…` are the same wildcard wherever a wildcard is allowed.
+//! - A `>` line checks FLAGS, SEQ and ports always, the rest only where given.
 //! - Comments: `//` or `#` to the end of the line (outside strings); blank lines.
 //!   A comment `// flags: ...` before the first event records the knob flags the script
 //!   needs ([`Script::flags`]); the parser does not act on it.
