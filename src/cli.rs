@@ -26,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve www/ over HTTP from smoltcp on a tap device (default http://192.168.69.1/)
     Serve(ServeArgs),
+    /// Run a packetdrill-style script against the server stack, in memory and virtual time (no tap, no root)
+    Script(crate::script::ScriptArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -137,12 +139,19 @@ impl ServeArgs {
 
 /// Parses the command line, runs it, and returns the process exit code.
 pub fn main() -> i32 {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("taplab=info"))
+    let cli = Cli::parse();
+    // A script's report is its output; the per-connection info lines (with wall-clock
+    // stamps) would only interleave with it, so scripts log warnings only by default.
+    let default_log = match cli.command {
+        Command::Script(_) => "taplab=warn",
+        _ => "taplab=info",
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_log))
         .format_timestamp_millis()
         .init();
-    let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => args.into_options().and_then(serve::run),
+        Command::Script(args) => crate::script::run_cli(args),
     };
     match result {
         Ok(()) => 0,
@@ -161,7 +170,9 @@ mod tests {
         let mut v = vec!["taplab", "serve"];
         v.extend_from_slice(args);
         let cli = Cli::try_parse_from(v).map_err(|e| e.to_string())?;
-        let Command::Serve(a) = cli.command;
+        let Command::Serve(a) = cli.command else {
+            return Err("not serve".into());
+        };
         a.into_options()
     }
 

@@ -19,6 +19,8 @@
 //!
 //! - [`clock`]: time is passed in, never read behind the caller's back.
 //! - [`serve`]: the `taplab serve` event loop that joins the pieces to a real tap.
+//! - [`script`]: `taplab script FILE`, a packetdrill-style scripted peer that drives the
+//!   same server stack in memory and in virtual time and checks every segment it sends.
 //! - [`cli`]: flag parsing (clap); `main.rs` only calls [`cli::main`].
 
 pub mod cli;
@@ -26,6 +28,7 @@ pub mod clock;
 pub mod device;
 pub mod http;
 pub mod knobs;
+pub mod script;
 pub mod serve;
 pub mod server;
 pub mod stack;

@@ -136,6 +136,9 @@ impl Server {
             .conns
             .iter()
             .flatten()
+            // Once closing, HTTP is done with a connection and the stack drives the rest
+            // (linger, FIN or RST); its "poll me now" would make the caller spin.
+            .filter(|c| !c.closing)
             .filter_map(|c| {
                 let client_first = c
                     .done_at
