@@ -19,6 +19,8 @@
 //!
 //! - [`clock`]: time is passed in, never read behind the caller's back.
 //! - [`serve`]: the `taplab serve` event loop that joins the pieces to a real tap.
+//! - [`trace`]: `taplab trace`: captures in, Wireshark's listing and each TCP stream's
+//!   inferred states out; incremental, so the live server can use it too.
 //! - [`cli`]: flag parsing (clap); `main.rs` only calls [`cli::main`].
 
 pub mod cli;
@@ -29,3 +31,4 @@ pub mod knobs;
 pub mod serve;
 pub mod server;
 pub mod stack;
+pub mod trace;
