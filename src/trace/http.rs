@@ -66,10 +66,14 @@ pub struct HttpConn {
     flows: [Flow; 2],
     /// One entry per request parsed, oldest first: was it HEAD?
     heads: VecDeque<bool>,
+    /// A request line was seen: from then on tshark takes any payload here for HTTP.
+    seen_request: bool,
 }
 
 /// What the bytes of a message start say.
 enum Parse {
+    /// Starts with a byte that no message starts with (not printable ASCII).
+    Binary,
     NeedLine,
     NotHttp,
     Headers {
@@ -172,10 +176,23 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Parses the start of a message. `head_pending`: the oldest unanswered request was HEAD.
 fn parse(data: &[u8], head_pending: bool) -> Parse {
-    let Some(nl) = data.iter().position(|&c| c == b'\n') else {
+    // An empty line before a message is skipped (RFC 9112 2.2), as tshark does.
+    let data = match data.strip_prefix(b"\r\n") {
+        Some(rest) if data.len() > 3 => rest,
+        _ => data,
+    };
+    if !data.first().is_some_and(|c| (0x20..=0x7e).contains(c)) {
+        return Parse::Binary;
+    }
+    // A line ends at CR, LF or CRLF, as for tshark; a CR that ends the data may be the
+    // first half of a CRLF, so more is needed.
+    let Some(eol) = data.iter().position(|&c| c == b'\n' || c == b'\r') else {
         return Parse::NeedLine;
     };
-    let first = data[..nl].strip_suffix(b"\r").unwrap_or(&data[..nl]);
+    if eol + 1 == data.len() && data[eol] == b'\r' {
+        return Parse::NeedLine;
+    }
+    let first = &data[..eol];
     let is_response = first.starts_with(b"HTTP/");
     let method = (!is_response)
         .then(|| {
@@ -343,7 +360,15 @@ impl HttpConn {
     fn message(&mut self, dir: usize, start: u32, buf: Vec<u8>) -> Label {
         let head_pending = self.heads.front().copied().unwrap_or(false);
         let next = start.wrapping_add(buf.len() as u32);
-        match parse(&buf, head_pending) {
+        let parsed = parse(&buf, head_pending);
+        if let Parse::Headers { line } | Parse::Message { line, .. } = &parsed
+            && !line.starts_with("HTTP/")
+        {
+            self.seen_request = true;
+        }
+        match parsed {
+            Parse::Binary if self.seen_request => Label::Continuation,
+            Parse::Binary => Label::Plain,
             Parse::NotHttp => Label::Continuation,
             Parse::NeedLine => {
                 self.flows[dir].msp = Some(Msp::More { start, buf, next });
@@ -528,8 +553,14 @@ mod tests {
     fn continuation_and_unfinished_lines() {
         let mut h = HttpConn::default();
         assert_eq!(h.segment(1, 1, b"<p>hello</p>\n"), Label::Continuation);
-        assert_eq!(h.segment(1, 100, b"\x00\x01\x02"), Label::SegmentOf(None));
-        assert_eq!(h.segment(1, 103, b"more\n"), Label::Continuation);
+        // No line end yet: tshark waits for one (CR counts, but not a final one).
+        assert_eq!(h.segment(1, 100, b"abc\x01"), Label::SegmentOf(None));
+        assert_eq!(h.segment(1, 104, b"more\r"), Label::SegmentOf(None));
+        assert_eq!(h.segment(1, 109, b"x"), Label::Continuation);
+        // Binary payload is not HTTP until a request was seen; then it continues one.
+        assert_eq!(h.segment(1, 200, b"\x00\x01\n"), Label::Plain);
+        h.segment(0, 1, b"GET / HTTP/1.1\r\n\r\n");
+        assert_eq!(h.segment(1, 300, b"\x00\x01\n"), Label::Continuation);
     }
 
     #[test]

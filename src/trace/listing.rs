@@ -8,7 +8,7 @@
 //! (`tshark -r FILE`), since a live listing cannot look ahead either: no "reply in"
 //! forward references, and an HTTP message named in the frame that completes it.
 
-use super::dissect::{self, Dissected, TcpOpt, TcpSeg, Transport, flag, flags_text};
+use super::dissect::{self, TcpOpt, TcpSeg, Transport, flag, flags_text};
 use super::http::{HTTP_PORTS, Label};
 use super::pcap::{CapturedFrame, LinkType};
 use super::tcp::{NOT_DISSECTED, SegInfo, TcpTable, analysis_labels};
@@ -177,7 +177,7 @@ impl Analyzer {
         match &d.transport {
             Transport::None => {}
             Transport::Echo(e) => row.info = self.echo(e),
-            Transport::Tcp(seg) => self.tcp_row(&mut row, time_us, seg, &d),
+            Transport::Tcp(seg) => self.tcp_row(&mut row, time_us, seg),
         }
         row
     }
@@ -217,7 +217,7 @@ impl Analyzer {
         info
     }
 
-    fn tcp_row(&mut self, row: &mut Row, time_us: i64, seg: &TcpSeg, _d: &Dissected) {
+    fn tcp_row(&mut self, row: &mut Row, time_us: i64, seg: &TcpSeg) {
         let absolute = self.opts.absolute;
         let decode_http = self.http
             && seg.seglen > 0
@@ -306,8 +306,11 @@ impl Analyzer {
                 info
             }
         };
-        let prefix: String = analysis_labels(flags, dup)
+        // The marks go in front (the reassembly suffix, pushed last, is already in
+        // `body`).
+        let prefix: String = analysis
             .iter()
+            .filter(|l| *l != PDU)
             .map(|l| format!("[{l}] "))
             .collect();
         row.info = prefix + &body;

@@ -28,6 +28,9 @@ pub mod pcap;
 pub mod tcp;
 pub mod timeline;
 
+#[cfg(test)]
+mod tests;
+
 pub use listing::{Analyzer, ListingOptions, Row, TcpRow};
 pub use pcap::{CapturedFrame, LinkType, open_capture, read_capture};
 pub use timeline::{Side, StateChange, StateTracker, TcpState};
