@@ -562,7 +562,7 @@ fn capture_page_load(dir: &TempDir, tag: &str, flags: &[&str]) -> (PathBuf, Path
 }
 
 #[test]
-fn page_load_listing_equals_tshark_on_both_capture_points() {
+fn trace_of_a_page_load_equals_tshark_on_both_capture_points() {
     let dir = TempDir::new("trace-clean");
     let (tcpdump, serve) = capture_page_load(&dir, "clean", &[]);
     for (name, file) in [("clean-tcpdump", &tcpdump), ("clean-serve", &serve)] {
@@ -585,7 +585,7 @@ fn page_load_listing_equals_tshark_on_both_capture_points() {
 }
 
 #[test]
-fn lossy_capture_marks_every_retransmission_tshark_marks() {
+fn trace_of_a_lossy_capture_marks_every_retransmission_tshark_marks() {
     let dir = TempDir::new("trace-lossy");
     let (tcpdump, _) = capture_page_load(&dir, "lossy", &["--loss", "0.1", "--seed", "3"]);
     let a = compare("lossy-tcpdump", &tcpdump);
@@ -613,7 +613,7 @@ fn lossy_capture_marks_every_retransmission_tshark_marks() {
 }
 
 #[test]
-fn knobs_show_in_the_listing_as_in_tshark() {
+fn trace_shows_the_knobs_as_tshark_does() {
     let dir = TempDir::new("trace-knobs");
     let (tcpdump, serve) = capture_page_load(
         &dir,
@@ -667,7 +667,7 @@ fn timeline_of(out: &str, stream: usize) -> Vec<String> {
 }
 
 #[test]
-fn state_timelines_of_a_client_first_and_a_server_first_close() {
+fn trace_state_timelines_of_a_client_first_and_a_server_first_close() {
     // Client first: curl (HTTP/1.1) closes as soon as it has the page.
     let t = Taplab::start(&[]);
     let mut cap = Capture::start(&t.ns);
@@ -757,7 +757,7 @@ fn state_timelines_of_a_client_first_and_a_server_first_close() {
 }
 
 #[test]
-fn errors_are_one_line_and_trace_needs_no_root() {
+fn trace_errors_are_one_line_and_it_needs_no_root() {
     let dir = TempDir::new("trace-errors");
     let one_line = |out: &Output, needle: &str| {
         let err = text(&out.stderr);
@@ -832,7 +832,7 @@ fn errors_are_one_line_and_trace_needs_no_root() {
 }
 
 #[test]
-fn linux_cooked_capture_of_any_interface_lists_like_tshark() {
+fn trace_of_a_linux_cooked_capture_of_any_interface_equals_tshark() {
     let t = Taplab::start(&[]);
     let dir = TempDir::new("trace-any");
     let file = dir.path().join("any.pcap");

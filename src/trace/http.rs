@@ -290,6 +290,26 @@ fn add_range(ranges: &mut Vec<(u32, u32)>, from: u32, to: u32) -> bool {
 }
 
 impl HttpConn {
+    /// Bytes held for messages whose start line or headers are still incomplete.
+    pub fn buffered(&self) -> usize {
+        self.flows
+            .iter()
+            .map(|f| match &f.msp {
+                Some(Msp::More { buf, .. }) => buf.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Gives up the incomplete messages that hold bytes (to stay within a budget).
+    pub fn drop_buffers(&mut self) {
+        for f in &mut self.flows {
+            if matches!(f.msp, Some(Msp::More { .. })) {
+                f.msp = None;
+            }
+        }
+    }
+
     /// Labels a segment of `dir` (0 or 1) starting at raw sequence number `seq`.
     pub fn segment(&mut self, dir: usize, seq: u32, payload: &[u8]) -> Label {
         let dir = dir.min(1);

@@ -151,6 +151,12 @@ impl Analyzer {
         self.tcp.len()
     }
 
+    /// Bytes held for HTTP messages still incomplete (bounded by
+    /// [`super::tcp::MAX_HTTP_BUFFERED`]).
+    pub fn held_bytes(&self) -> usize {
+        self.tcp.http_buffered()
+    }
+
     /// One frame from a file: its length on the wire is the file's.
     pub fn push_frame(&mut self, f: &CapturedFrame) -> Row {
         let mut row = self.push(f.time_us, f.link, &f.data);
@@ -222,7 +228,7 @@ impl Analyzer {
         let decode_http = self.http
             && seg.seglen > 0
             && (HTTP_PORTS.contains(&seg.sport) || HTTP_PORTS.contains(&seg.dport));
-        let (conn, si) = self.tcp.segment(self.no, time_us, seg);
+        let si = self.tcp.segment(self.no, time_us, seg);
         let SegInfo {
             stream,
             dir,
@@ -281,7 +287,7 @@ impl Analyzer {
         }
 
         let label = if decode_http && flags & NOT_DISSECTED == 0 {
-            conn.http.segment(dir, seg.seq, seg.payload)
+            self.tcp.http(stream, dir, seg.seq, seg.payload)
         } else {
             Label::Plain
         };

@@ -18,12 +18,16 @@
 //! again gets a new stream number.
 
 use super::dissect::{TcpOpt, TcpSeg, flag};
-use super::http::HttpConn;
+use super::http::{HttpConn, Label};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// Most conversations tracked at once.
 pub const MAX_STREAMS: usize = 4096;
+
+/// Most bytes held, over all conversations, for HTTP messages whose start line or
+/// headers are incomplete (each direction holds at most [`super::http::MAX_HEADER_BUF`]).
+pub const MAX_HTTP_BUFFERED: usize = 4 * 1024 * 1024;
 
 /// Analysis flags, in the order Wireshark prepends them to Info (so shown in reverse).
 pub mod a {
@@ -167,7 +171,7 @@ impl Conn {
 }
 
 /// What the analysis made of one segment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SegInfo {
     pub stream: usize,
     /// 0: sent by the end that sent the stream's first segment; 1: by the other.
@@ -196,6 +200,8 @@ pub struct TcpTable {
     by_key: HashMap<Key, usize>,
     conns: HashMap<usize, Conn>,
     next_stream: usize,
+    /// Sum of the conversations' `http.buffered()`.
+    http_buffered: usize,
 }
 
 impl TcpTable {
@@ -208,8 +214,30 @@ impl TcpTable {
         self.conns.is_empty()
     }
 
-    /// Analyses one segment and returns its conversation and what was found.
-    pub fn segment(&mut self, frame: u64, time_us: i64, seg: &TcpSeg) -> (&mut Conn, SegInfo) {
+    /// Bytes held by HTTP reassembly over all conversations.
+    pub fn http_buffered(&self) -> usize {
+        self.http_buffered
+    }
+
+    /// Passes a segment's payload to the stream's HTTP state, within the global budget:
+    /// a conversation that would exceed it gives up its incomplete messages.
+    pub fn http(&mut self, stream: usize, dir: usize, seq: u32, payload: &[u8]) -> Label {
+        let Some(c) = self.conns.get_mut(&stream) else {
+            return Label::Plain;
+        };
+        let before = c.http.buffered();
+        let label = c.http.segment(dir, seq, payload);
+        let after = c.http.buffered();
+        self.http_buffered = self.http_buffered - before + after;
+        if self.http_buffered > MAX_HTTP_BUFFERED {
+            c.http.drop_buffers();
+            self.http_buffered -= after;
+        }
+        label
+    }
+
+    /// Analyses one segment and returns what was found.
+    pub fn segment(&mut self, frame: u64, time_us: i64, seg: &TcpSeg) -> SegInfo {
         let (src, dst) = ((seg.src, seg.sport), (seg.dst, seg.dport));
         let k = key(src, dst);
         let mut reused = false;
@@ -236,9 +264,11 @@ impl TcpTable {
             }
             None => self.insert(k, src, dst),
         };
-        let conn = self.conns.get_mut(&stream).expect("inserted above");
-        let info = analyze(conn, frame, time_us, seg, reused);
-        (conn, info)
+        match self.conns.get_mut(&stream) {
+            Some(conn) => analyze(conn, frame, time_us, seg, reused),
+            // Unreachable: the stream was found or inserted above.
+            None => SegInfo::default(),
+        }
     }
 
     fn insert(&mut self, k: Key, src: End, dst: End) -> usize {
@@ -251,7 +281,9 @@ impl TcpTable {
                 .or_else(|| self.conns.values().min_by_key(|c| c.last_frame))
                 .map(|c| (c.stream, key(c.ends[0], c.ends[1])));
             if let Some((s, vk)) = victim {
-                self.conns.remove(&s);
+                if let Some(c) = self.conns.remove(&s) {
+                    self.http_buffered -= c.http.buffered();
+                }
                 if self.by_key.get(&vk) == Some(&s) {
                     self.by_key.remove(&vk);
                 }

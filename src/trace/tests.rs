@@ -692,6 +692,21 @@ fn memory_stays_bounded_with_many_streams() {
 }
 
 #[test]
+fn http_reassembly_memory_has_a_global_bound() {
+    let mut a = Analyzer::new(ListingOptions::default());
+    let mut head = b"GET / HTTP/1.1\r\n".to_vec();
+    head.extend(std::iter::repeat_n(b'x', 2000));
+    for i in 0..3000u16 {
+        // Headers that never end, on 3000 connections: 6 MB if all were kept.
+        let mut f = tcp(true, PSH | ACK, 1, 1, 100, &[], &head);
+        f[34..36].copy_from_slice(&(1024 + i).to_be_bytes());
+        a.push(0, LinkType::Ethernet, &f);
+        assert!(a.held_bytes() <= tcp::MAX_HTTP_BUFFERED);
+    }
+    assert!(a.held_bytes() > tcp::MAX_HTTP_BUFFERED / 2);
+}
+
+#[test]
 fn garbage_frames_never_panic() {
     let mut s = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move || {

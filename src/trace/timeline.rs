@@ -257,7 +257,9 @@ impl StateTracker {
                 },
             );
         }
-        let st = self.streams.get_mut(&t.stream).expect("inserted above");
+        let Some(st) = self.streams.get_mut(&t.stream) else {
+            return Vec::new();
+        };
         st.last_frame = row.no;
         let me = if st.client == src { 0 } else { 1 };
         let peer = 1 - me;
