@@ -148,7 +148,7 @@ mod tests {
             ..segment(40000, 80, ctl, seq, ack)
         };
         let s = |ctl, seq, ack: Option<u32>| segment(80, 40000, ctl, seq, ack);
-        let frames = vec![
+        let frames = [
             frame(false, &c(TcpControl::Syn, 100, None, b"")),
             frame(true, &s(TcpControl::Syn, 500, Some(101))),
             frame(false, &c(TcpControl::None, 101, Some(501), b"")),
