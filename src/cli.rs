@@ -111,6 +111,12 @@ pub struct ServeArgs {
     /// Seed for --loss (random when not given)
     #[arg(long, value_name = "N")]
     pub seed: Option<u32>,
+    /// Print every frame's listing line and both ends' TCP state changes as they happen
+    #[arg(long)]
+    pub trace: bool,
+    /// Hold each frame until Enter (c: run freely, q: quit); our timers are frozen meanwhile
+    #[arg(long)]
+    pub step: bool,
     #[command(flatten)]
     pub knobs: KnobArgs,
 }
@@ -176,6 +182,8 @@ impl ServeArgs {
             pcap: self.pcap,
             loss,
             seed: self.seed,
+            trace: self.trace,
+            step: self.step,
         })
     }
 }

@@ -30,6 +30,7 @@ pub mod clock;
 pub mod device;
 pub mod http;
 pub mod knobs;
+pub mod live;
 pub mod script;
 pub mod serve;
 pub mod server;

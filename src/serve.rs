@@ -12,12 +12,15 @@ use crate::device::knobs::{KnobsLayer, RewriteConfig};
 use crate::device::tap::{self, HostSide, TapDevice};
 use crate::http::{HttpConfig, Site};
 use crate::knobs::{ClosePolicy, TcpKnobs};
+use crate::live::{LiveTrace, StateObserver};
 use crate::server::Server;
 use crate::stack::{Stack, StackConfig};
+use crate::step::{Hold, Keyboard, SteppedClock};
 use crate::tcpinfo::ConnTable;
 use smoltcp::phy::{Device, FaultInjector, PcapMode, PcapWriter};
 use smoltcp::time::Duration;
 use smoltcp::wire::{EthernetAddress, IpCidr, Ipv4Cidr, Ipv6Cidr};
+use std::cell::Cell;
 use std::cell::RefCell;
 use std::io::Write;
 use std::os::unix::io::RawFd;
@@ -48,6 +51,10 @@ pub struct ServeOptions {
     pub loss: u8,
     /// Seed for the faults (random if None).
     pub seed: Option<u32>,
+    /// Print the listing and both ends' state changes live.
+    pub trace: bool,
+    /// Hold every frame until the user releases it (implies the live listing).
+    pub step: bool,
 }
 
 /// The HTTP side of the close policy: who closes, and when.
@@ -80,9 +87,25 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         )
     })?;
     // Open the capture file before touching the network, so a bad path costs nothing.
+    let stop = Arc::new(AtomicBool::new(false));
     // Wire records for /tcpinfo, fed by the capture point.
     let table = Rc::new(RefCell::new(ConnTable::new(MAC, 4 * opts.max_conns + 64)));
-    let observers: Vec<Rc<RefCell<dyn FrameObserver>>> = vec![table.clone()];
+    let mut observers: Vec<Rc<RefCell<dyn FrameObserver>>> = vec![table.clone()];
+    // Step mode: the stack's clock leaves out the time spent waiting at a frame.
+    let paused = Rc::new(Cell::new(Duration::ZERO));
+    let live = (opts.trace || opts.step).then(|| {
+        let hold = opts.step.then(|| {
+            let keyboard = Keyboard::spawn(std::io::BufReader::new(std::io::stdin()));
+            Hold::new(keyboard, paused.clone(), stop.clone())
+        });
+        Rc::new(RefCell::new(LiveTrace::new(
+            Box::new(std::io::stdout()),
+            hold,
+        )))
+    });
+    if let Some(l) = &live {
+        observers.push(l.clone());
+    }
     let sink = CaptureSink::new(opts.pcap.as_deref(), observers).map_err(|e| {
         format!(
             "cannot write the capture {}: {e}",
@@ -116,7 +139,6 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         }
     }
 
-    let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop))
             .map_err(|e| format!("cannot install signal handler: {e}"))?;
@@ -132,6 +154,19 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         4 * opts.max_conns + 64,
     );
     log::info!("knobs: {}", opts.knobs);
+    let clock: Box<dyn Clock> = if opts.step {
+        Box::new(SteppedClock::new(paused))
+    } else {
+        Box::new(RealClock::new())
+    };
+    let env = LoopEnv {
+        fd,
+        opts: &opts,
+        host: &host,
+        stop: &stop,
+        clock: clock.as_ref(),
+        live: live.map(|l| l as Rc<RefCell<dyn StateObserver>>),
+    };
     if opts.loss > 0 {
         let seed = opts.seed.unwrap_or_else(|| os_random_u64() as u32);
         log::info!(
@@ -140,25 +175,9 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         );
         let mut faults = FaultInjector::new(capture, seed);
         faults.set_drop_chance(opts.loss);
-        serve_loop(
-            KnobsLayer::new(faults, rewrite),
-            fd,
-            &opts,
-            site,
-            table,
-            &host,
-            &stop,
-        )?;
+        serve_loop(KnobsLayer::new(faults, rewrite), site, table, env)?;
     } else {
-        serve_loop(
-            KnobsLayer::new(capture, rewrite),
-            fd,
-            &opts,
-            site,
-            table,
-            &host,
-            &stop,
-        )?;
+        serve_loop(KnobsLayer::new(capture, rewrite), site, table, env)?;
     }
     // The device, and with it the tap's fd, is gone: a tap we created no longer exists.
     if created {
@@ -169,17 +188,31 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
     Ok(())
 }
 
+/// What the loop needs besides the device chain, whatever that chain's type.
+struct LoopEnv<'a> {
+    fd: RawFd,
+    opts: &'a ServeOptions,
+    host: &'a HostSide,
+    stop: &'a AtomicBool,
+    clock: &'a dyn Clock,
+    live: Option<Rc<RefCell<dyn StateObserver>>>,
+}
+
 /// Builds the stack on `device` and serves until `stop` is set.
 fn serve_loop<D: Device>(
     mut device: D,
-    fd: RawFd,
-    opts: &ServeOptions,
     site: Site,
     table: Rc<RefCell<ConnTable>>,
-    host: &HostSide,
-    stop: &AtomicBool,
+    env: LoopEnv,
 ) -> Result<(), String> {
-    let clock = RealClock::new();
+    let LoopEnv {
+        fd,
+        opts,
+        host,
+        stop,
+        clock,
+        live,
+    } = env;
     let config = StackConfig {
         mac: MAC,
         addrs: vec![IpCidr::Ipv4(opts.addr4), IpCidr::Ipv6(opts.addr6)],
@@ -194,6 +227,9 @@ fn serve_loop<D: Device>(
     let stack = Stack::new(&config, &mut device, clock.now());
     let http = http_config(&opts.knobs, opts.request_timeout);
     let mut server = Server::new(stack, site, http, opts.knobs.clone(), table);
+    if let Some(l) = live {
+        server.observe_states(l);
+    }
 
     let port = if opts.port == 80 {
         String::new()
@@ -208,10 +244,16 @@ fn serve_loop<D: Device>(
         host.name,
         opts.host4.address(),
     );
+    if opts.step {
+        println!(
+            "step mode: each frame waits before it is delivered; our timers are frozen meanwhile \
+             (the kernel's are not)"
+        );
+    }
     let _ = std::io::stdout().flush();
 
     while !stop.load(Ordering::Relaxed) {
-        server.step(&clock, &mut device);
+        server.step(clock, &mut device);
         let delay = server
             .poll_delay(clock.now())
             .map_or(MAX_SLEEP, |d| d.min(MAX_SLEEP));

@@ -12,6 +12,7 @@
 use crate::clock::{Clock, to_system_time};
 use crate::http::{Generated, Generator, HttpConfig, HttpConnection, Site, Verdict};
 use crate::knobs::TcpKnobs;
+use crate::live::StateObserver;
 use crate::stack::{Stack, StackEvent, state_name};
 use crate::tcpinfo::{ConnKey, ConnTable};
 use smoltcp::phy::Device;
@@ -49,6 +50,8 @@ pub struct Server {
     client_first: bool,
     knobs: TcpKnobs,
     table: Rc<RefCell<ConnTable>>,
+    /// Told about every state change of our sockets (the live trace).
+    state_observers: Vec<Rc<RefCell<dyn StateObserver>>>,
 }
 
 /// `/tcpinfo`: the wire record of the connection that asks.
@@ -93,7 +96,13 @@ impl Server {
             client_first: knobs.close == crate::knobs::ClosePolicy::ClientFirst,
             knobs,
             table,
+            state_observers: Vec::new(),
         }
+    }
+
+    /// Tells `o` about every TCP state change of our sockets from now on.
+    pub fn observe_states(&mut self, o: Rc<RefCell<dyn StateObserver>>) {
+        self.state_observers.push(o);
     }
 
     pub fn stack(&mut self) -> &mut Stack {
@@ -123,6 +132,11 @@ impl Server {
                 }
             }
             changed |= self.stack.egress(now, device);
+            // States entered by sending (LAST_ACK, FIN_WAIT_1) can be left by the next
+            // frame in: look again now, so that the history misses none.
+            for event in self.stack.maintain(now) {
+                self.on_event(event, now);
+            }
             if !changed && !progressed {
                 break;
             }
@@ -183,12 +197,13 @@ impl Server {
                 to,
                 ..
             } => {
-                self.table.borrow_mut().state_change(
-                    (local, remote),
-                    state_name(from),
-                    state_name(to),
-                    now,
-                );
+                let (from, to) = (state_name(from), state_name(to));
+                self.table
+                    .borrow_mut()
+                    .state_change((local, remote), from, to, now);
+                for o in &self.state_observers {
+                    o.borrow_mut().state(local, remote, from, to, now);
+                }
             }
             StackEvent::Closed { slot, remote } => {
                 if let Some(c) = self.conns[slot].take() {

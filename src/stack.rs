@@ -119,6 +119,8 @@ pub struct Stack {
     slots: Vec<Slot>,
     port: u16,
     knobs: TcpKnobs,
+    /// State changes noted since the last [`Stack::maintain`].
+    pending: Vec<StackEvent>,
 }
 
 /// The time our TCP timestamps (TSval) carry, in ms. smoltcp takes the generator as a
@@ -192,6 +194,7 @@ impl Stack {
             slots,
             port: config.port,
             knobs: config.knobs.clone(),
+            pending: Vec::new(),
         };
         for i in 0..stack.slots.len() {
             stack.listen(i);
@@ -256,7 +259,10 @@ impl Stack {
             {
                 PollIngressSingleResult::None => break,
                 PollIngressSingleResult::PacketProcessed => {}
-                PollIngressSingleResult::SocketStateChanged => changed = true,
+                PollIngressSingleResult::SocketStateChanged => {
+                    changed = true;
+                    self.note_states(now);
+                }
             }
         }
         changed
@@ -270,6 +276,7 @@ impl Stack {
             == PollResult::SocketStateChanged
         {
             changed = true;
+            self.note_states(now);
         }
         changed
     }
@@ -327,11 +334,14 @@ impl Stack {
 
     /// Notices state changes (logged at debug), reports connections opening and ending,
     /// and returns finished sockets to the listening pool.
-    pub fn maintain(&mut self, now: Instant) -> Vec<StackEvent> {
+    /// Records every socket whose state changed since the last look (a State event for
+    /// [`Stack::maintain`] to hand out). Called after each frame in or out, so that a
+    /// state that lasts a single frame (FIN_WAIT_2 between an ACK and a FIN that arrive
+    /// together) is still in the history.
+    fn note_states(&mut self, now: Instant) {
         use tcp::State::*;
-        let mut events = Vec::new();
         for i in 0..self.slots.len() {
-            let socket = self.sockets.get_mut::<tcp::Socket>(self.slots[i].handle);
+            let socket = self.sockets.get::<tcp::Socket>(self.slots[i].handle);
             let state = socket.state();
             let slot = &mut self.slots[i];
             if let (Some(l), Some(r)) = (socket.local_endpoint(), socket.remote_endpoint()) {
@@ -348,7 +358,7 @@ impl Stack {
                 if let Some((local, remote)) = slot.endpoints
                     && !(state == Listen || (slot.state == Listen && state == Closed))
                 {
-                    events.push(StackEvent::State {
+                    self.pending.push(StackEvent::State {
                         slot: i,
                         local,
                         remote,
@@ -362,6 +372,17 @@ impl Stack {
                 slot.state = state;
                 slot.since = now;
             }
+        }
+    }
+
+    pub fn maintain(&mut self, now: Instant) -> Vec<StackEvent> {
+        use tcp::State::*;
+        self.note_states(now);
+        let mut events = std::mem::take(&mut self.pending);
+        for i in 0..self.slots.len() {
+            let socket = self.sockets.get_mut::<tcp::Socket>(self.slots[i].handle);
+            let state = socket.state();
+            let slot = &mut self.slots[i];
             let synchronized = matches!(
                 state,
                 Established | FinWait1 | FinWait2 | CloseWait | Closing | LastAck

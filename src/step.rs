@@ -1,7 +1,9 @@
 //! Step mode (`serve --step`): hold the world still between two frames.
 //!
-//! [`Stepper`] is a [`FrameObserver`] at the capture point, so it sees each frame just
-//! before it is delivered — a received frame before smoltcp gets it, a transmitted one
+//! [`Hold`] is the waiting; [`Stepper`] pairs it with a line per frame as a
+//! [`FrameObserver`] at the capture point (the live trace, `crate::live`, uses [`Hold`]
+//! after printing its own listing line). Either way the frame is held, just before it is
+//! delivered — a received frame before smoltcp gets it, a transmitted one
 //! before it reaches the tap. It prints the frame's listing line and waits for a line on
 //! its input: an empty line (Enter) releases this frame, `c` runs freely from here on,
 //! `q` releases the frame and asks the server to stop. End of input counts as `c`.
@@ -100,41 +102,36 @@ impl Keyboard {
     }
 }
 
-/// Shows each frame and waits for the user (see the module doc).
-pub struct Stepper<F: FnMut(Instant, &[u8]) -> String> {
-    describe: F,
+/// The waiting part of step mode: after a frame's line is shown, wait for the user.
+pub struct Hold {
     paused: Rc<Cell<Duration>>,
     stop: Arc<AtomicBool>,
     stepping: bool,
     keyboard: Keyboard,
 }
 
-impl<F: FnMut(Instant, &[u8]) -> String> Stepper<F> {
-    /// `describe` makes a frame's listing line; time spent waiting is added to `paused`;
-    /// `q` sets `stop`.
-    pub fn new(
-        describe: F,
-        keyboard: Keyboard,
-        paused: Rc<Cell<Duration>>,
-        stop: Arc<AtomicBool>,
-    ) -> Self {
-        Stepper {
-            describe,
+impl Hold {
+    /// Time spent waiting is added to `paused`; `q` (or Ctrl-C) sets `stop`.
+    pub fn new(keyboard: Keyboard, paused: Rc<Cell<Duration>>, stop: Arc<AtomicBool>) -> Self {
+        Hold {
             paused,
             stop,
             stepping: true,
             keyboard,
         }
     }
-}
 
-impl<F: FnMut(Instant, &[u8]) -> String> FrameObserver for Stepper<F> {
-    fn frame(&mut self, time: Instant, frame: &[u8]) {
+    /// Still holding every frame (not yet `c`, `q` or end of input)?
+    pub fn stepping(&self) -> bool {
+        self.stepping
+    }
+
+    /// Prompts and waits for the user's answer about the frame just shown.
+    pub fn hold(&mut self) {
         if !self.stepping {
             return;
         }
-        let line = (self.describe)(time, frame);
-        print!("{line}\n  [Enter] release  [c] run freely  [q] quit > ");
+        println!("  [Enter] release  [c] run freely  [q] quit");
         let _ = std::io::stdout().flush();
         let waited = std::time::Instant::now();
         let answer = self.keyboard.ask(&self.stop);
@@ -160,6 +157,28 @@ impl<F: FnMut(Instant, &[u8]) -> String> FrameObserver for Stepper<F> {
     }
 }
 
+/// Shows each frame (as `describe` writes it) and holds it.
+pub struct Stepper<F: FnMut(Instant, &[u8]) -> String> {
+    describe: F,
+    hold: Hold,
+}
+
+impl<F: FnMut(Instant, &[u8]) -> String> Stepper<F> {
+    pub fn new(describe: F, hold: Hold) -> Self {
+        Stepper { describe, hold }
+    }
+}
+
+impl<F: FnMut(Instant, &[u8]) -> String> FrameObserver for Stepper<F> {
+    fn frame(&mut self, time: Instant, frame: &[u8]) {
+        if !self.hold.stepping() {
+            return;
+        }
+        println!("{}", (self.describe)(time, frame));
+        self.hold.hold();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,12 +194,8 @@ mod tests {
         let paused = Rc::new(Cell::new(Duration::ZERO));
         let stop = Arc::new(AtomicBool::new(false));
         let kb = Keyboard::spawn(Cursor::new(script.to_string()));
-        let s = Stepper::new(
-            describe as fn(Instant, &[u8]) -> String,
-            kb,
-            paused,
-            stop.clone(),
-        );
+        let hold = Hold::new(kb, paused, stop.clone());
+        let s = Stepper::new(describe as fn(Instant, &[u8]) -> String, hold);
         (s, stop)
     }
 
@@ -188,11 +203,11 @@ mod tests {
     fn enter_releases_one_frame_c_runs_freely() {
         let (mut s, stop) = stepper("\nnonsense\n\nc\n");
         s.frame(Instant::ZERO, &[0; 10]); // Enter
-        assert!(s.stepping);
+        assert!(s.hold.stepping());
         s.frame(Instant::ZERO, &[0; 10]); // nonsense is asked again, then Enter
-        assert!(s.stepping);
+        assert!(s.hold.stepping());
         s.frame(Instant::ZERO, &[0; 10]); // c
-        assert!(!s.stepping && !stop.load(Ordering::Relaxed));
+        assert!(!s.hold.stepping() && !stop.load(Ordering::Relaxed));
         s.frame(Instant::ZERO, &[0; 10]); // no wait any more
     }
 
@@ -200,10 +215,10 @@ mod tests {
     fn q_stops_the_server_and_end_of_input_runs_freely() {
         let (mut s, stop) = stepper("q\n");
         s.frame(Instant::ZERO, &[]);
-        assert!(stop.load(Ordering::Relaxed) && !s.stepping);
+        assert!(stop.load(Ordering::Relaxed) && !s.hold.stepping());
         let (mut s, stop) = stepper("");
         s.frame(Instant::ZERO, &[]);
-        assert!(!stop.load(Ordering::Relaxed) && !s.stepping);
+        assert!(!stop.load(Ordering::Relaxed) && !s.hold.stepping());
     }
 
     #[test]
@@ -213,9 +228,12 @@ mod tests {
         // A keyboard that never answers (its writer stays open).
         let (_tx, rx) = sync_channel(1);
         let kb = Keyboard { lines: rx };
-        let mut s = Stepper::new(|_, _: &[u8]| String::new(), kb, paused, stop.clone());
+        let mut s = Stepper::new(
+            |_, _: &[u8]| String::new(),
+            Hold::new(kb, paused, stop.clone()),
+        );
         s.frame(Instant::ZERO, &[]);
-        assert!(!s.stepping);
+        assert!(!s.hold.stepping());
     }
 
     #[test]

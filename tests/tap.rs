@@ -889,3 +889,107 @@ fn pcap_holds_what_tcpdump_sees() {
         "tshark finds fault with our capture"
     );
 }
+
+#[test]
+fn trace_prints_the_listing_and_both_ends_states_live() {
+    let t = Taplab::start(&["--trace", "--close", "server-first"]);
+    let out = t.curl(&[
+        "--fail",
+        "-o",
+        "/dev/null",
+        "--local-port",
+        "40100",
+        &format!("{URL}/"),
+    ]);
+    assert!(out.status.success());
+    assert!(
+        t.wait_log("TIME_WAIT (socket state)", Duration::from_secs(3)),
+        "{}",
+        t.log()
+    );
+    let log = t.log();
+    for needle in [
+        "No.        Time Source",
+        "40100 → 80 [SYN] Seq=0",
+        "80 → 40100 [SYN, ACK] Seq=0 Ack=1",
+        "GET / HTTP/1.1",
+        "HTTP/1.1 200 OK",
+        "client 192.168.69.100:40100: CLOSED → SYN_SENT (inferred: its SYN)",
+        "server 192.168.69.1:80 (with 192.168.69.100:40100): LISTEN → SYN_RCVD (socket state)",
+        "SYN_RCVD → ESTABLISHED (socket state)",
+        "ESTABLISHED → FIN_WAIT_1 (socket state)",
+    ] {
+        assert!(log.contains(needle), "no `{needle}` in\n{log}");
+    }
+    // The listing's order: our SYN_RCVD right after the SYN's line.
+    let syn = log.find("40100 → 80 [SYN] Seq=0").unwrap();
+    let rcvd = log.find("LISTEN → SYN_RCVD").unwrap();
+    let synack = log.find("80 → 40100 [SYN, ACK]").unwrap();
+    assert!(syn < rcvd && rcvd < synack, "{log}");
+}
+
+#[test]
+fn step_mode_holds_every_frame_until_released() {
+    use std::io::Write;
+    let dir = TempDir::new("step");
+    let pcap = dir.path().join("step.pcap");
+    let mut t = Taplab::start_with_stdin(&["--step", "--pcap", pcap.to_str().unwrap()]);
+    let prompts = |t: &Taplab| t.log().matches("[Enter] release").count();
+    let mut curl =
+        t.ns.cmd("curl")
+            .args(["-sS", "--max-time", "30", "-o"])
+            .arg(dir.path().join("page"))
+            .arg(format!("{URL}/"))
+            .spawn()
+            .unwrap();
+    // The first frame waits; nothing gets through while nobody presses Enter.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while prompts(&t) == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(prompts(&t), 1, "{}", t.log());
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(prompts(&t), 1, "held: still one frame shown");
+    assert!(
+        curl.try_wait().unwrap().is_none(),
+        "curl cannot finish while frames are held"
+    );
+    // Enter releases one frame at a time, up to the SYN-ACK, which we hold 1.5 s.
+    let mut released = 0;
+    while !t.log().contains("[SYN, ACK]") && released < 40 {
+        let before = prompts(&t);
+        writeln!(t.stdin.as_mut().unwrap()).unwrap();
+        released += 1;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while prompts(&t) == before && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    assert!(t.log().contains("[SYN, ACK]"), "{}", t.log());
+    std::thread::sleep(Duration::from_millis(1500));
+    // c: run freely from here; the page arrives.
+    writeln!(t.stdin.as_mut().unwrap(), "c").unwrap();
+    assert!(curl.wait().unwrap().success());
+    assert_eq!(
+        std::fs::read(dir.path().join("page")).unwrap(),
+        std::fs::read(www().join("index.html")).unwrap()
+    );
+    assert!(t.wait_log("running freely", Duration::from_secs(2)));
+    // Our timers were frozen while we held the SYN-ACK: in our capture (the stack's
+    // clock) the SYN-ACK follows the SYN at once, though 1.5 s passed for the kernel.
+    let frames = read_pcap(&pcap);
+    let is = |f: &Vec<u8>, flags: u8| {
+        f.len() > 47 && f[12..14] == [8, 0] && f[23] == 6 && f[47] == flags
+    };
+    let syn = frames.iter().find(|(_, f)| is(f, 0x02)).expect("SYN").0;
+    let synack = frames.iter().find(|(_, f)| is(f, 0x12)).expect("SYN-ACK").0;
+    assert!(
+        synack - syn < 200_000,
+        "SYN-ACK {} µs after the SYN in stack time",
+        synack - syn
+    );
+    // q quits cleanly (the tap goes away).
+    drop(t.stdin.take());
+    let st = t.terminate().expect("exits");
+    assert!(st.success());
+}

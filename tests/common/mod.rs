@@ -129,6 +129,8 @@ pub fn stop_child(child: &mut Child, grace: Duration) -> Option<std::process::Ex
 pub struct Taplab {
     pub child: Child,
     log: Arc<Mutex<String>>,
+    /// taplab's standard input, when started with [`Taplab::start_with_stdin`].
+    pub stdin: Option<std::process::ChildStdin>,
     pub ns: Netns,
 }
 
@@ -139,8 +141,17 @@ impl Taplab {
         Self::start_in(Netns::new(), args, None)
     }
 
+    /// Like [`Taplab::start`], with taplab's stdin a pipe the test writes to.
+    pub fn start_with_stdin(args: &[&str]) -> Taplab {
+        Self::start_opts(Netns::new(), args, None, true)
+    }
+
     /// Starts taplab in `ns`, optionally through a wrapper command (e.g. setpriv).
     pub fn start_in(ns: Netns, args: &[&str], wrapper: Option<&[&str]>) -> Taplab {
+        Self::start_opts(ns, args, wrapper, false)
+    }
+
+    fn start_opts(ns: Netns, args: &[&str], wrapper: Option<&[&str]>, stdin: bool) -> Taplab {
         let mut c = match wrapper {
             Some(w) => {
                 let mut c = ns.cmd(w[0]);
@@ -155,7 +166,7 @@ impl Taplab {
         }
         c.args(args)
             .env("RUST_LOG", "taplab=debug")
-            .stdin(Stdio::null())
+            .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = c.spawn().expect("spawn taplab");
@@ -181,7 +192,13 @@ impl Taplab {
                 }
             });
         }
-        let mut t = Taplab { child, log, ns };
+        let stdin = child.stdin.take();
+        let mut t = Taplab {
+            child,
+            log,
+            stdin,
+            ns,
+        };
         if ready_rx.recv_timeout(Duration::from_secs(15)).is_err() {
             let status = t.child.try_wait();
             panic!(

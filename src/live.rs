@@ -1,0 +1,156 @@
+//! The live listing of `serve --trace` and `serve --step`: what `taplab trace` prints
+//! for a file, printed as the frames pass, with the TCP states of both ends in between.
+//!
+//! [`LiveTrace`] sees every frame at the capture point (a [`FrameObserver`]): it prints
+//! the frame's Wireshark-style line from [`Analyzer`], and the state changes of the
+//! *client* that [`StateTracker`] infers from it (marked as inferred). Our own socket's
+//! state changes are not inferred: the server reports smoltcp's real states through
+//! [`StateObserver`], and they are printed as they happen. With a [`Hold`] (step mode)
+//! every frame waits for the user after its line.
+
+use crate::device::capture::FrameObserver;
+use crate::step::Hold;
+use crate::trace::{Analyzer, LinkType, ListingOptions, Row, Side, StateTracker};
+use smoltcp::time::Instant;
+use smoltcp::wire::IpEndpoint;
+use std::io::Write;
+
+/// Told about our sockets' real TCP state changes.
+pub trait StateObserver {
+    fn state(&mut self, local: IpEndpoint, remote: IpEndpoint, from: &str, to: &str, now: Instant);
+}
+
+pub struct LiveTrace {
+    analyzer: Analyzer,
+    tracker: StateTracker,
+    hold: Option<Hold>,
+    out: Box<dyn Write>,
+    header_done: bool,
+}
+
+impl LiveTrace {
+    /// Prints to `out`; holds every frame when `hold` is given (step mode).
+    pub fn new(out: Box<dyn Write>, hold: Option<Hold>) -> Self {
+        LiveTrace {
+            analyzer: Analyzer::new(ListingOptions::default()),
+            tracker: StateTracker::new(),
+            hold,
+            out,
+            header_done: false,
+        }
+    }
+
+    fn header(&mut self) {
+        if !self.header_done {
+            self.header_done = true;
+            let _ = writeln!(self.out, "{}", Row::header());
+        }
+    }
+}
+
+impl FrameObserver for LiveTrace {
+    fn frame(&mut self, time: Instant, frame: &[u8]) {
+        self.header();
+        let row = self
+            .analyzer
+            .push(time.total_micros(), LinkType::Ethernet, frame);
+        let _ = writeln!(self.out, "{}", row.line());
+        // Our side's states come from the socket itself (see StateObserver); the
+        // client's can only be inferred from what it sends and receives.
+        if row.tcp.is_some() {
+            for c in self
+                .tracker
+                .push(&row)
+                .iter()
+                .filter(|c| c.side == Side::Client)
+            {
+                let _ = writeln!(
+                    self.out,
+                    "{:>19} client {}: {} → {} (inferred: {})",
+                    "~", c.endpoint, c.from, c.to, c.cause
+                );
+            }
+        }
+        let _ = self.out.flush();
+        if let Some(h) = self.hold.as_mut() {
+            h.hold();
+        }
+    }
+}
+
+impl StateObserver for LiveTrace {
+    fn state(&mut self, local: IpEndpoint, remote: IpEndpoint, from: &str, to: &str, _: Instant) {
+        self.header();
+        let _ = writeln!(
+            self.out,
+            "{:>19} server {local} (with {remote}): {from} → {to} (socket state)",
+            "~"
+        );
+        let _ = self.out.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{frame, segment};
+    use smoltcp::wire::TcpControl;
+    use std::sync::{Arc, Mutex};
+
+    /// A writer the test can read back.
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn prints_each_frame_and_both_ends_states() {
+        let buf = Buf::default();
+        let mut live = LiveTrace::new(Box::new(buf.clone()), None);
+        let t = Instant::from_millis(1_000);
+        live.frame(
+            t,
+            &frame(false, &segment(40000, 80, TcpControl::Syn, 7, None)),
+        );
+        let ep = |s: &str| s.parse::<IpEndpoint>().unwrap();
+        live.state(
+            ep("192.168.69.1:80"),
+            ep("192.168.69.100:40000"),
+            "LISTEN",
+            "SYN_RCVD",
+            t,
+        );
+        live.frame(
+            t,
+            &frame(true, &segment(80, 40000, TcpControl::Syn, 99, Some(8))),
+        );
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].contains("No.") && lines[0].contains("Info"),
+            "{text}"
+        );
+        assert!(lines[1].contains("40000 → 80 [SYN] Seq=0"), "{text}");
+        assert!(
+            lines[2].contains("client 192.168.69.100:40000: CLOSED → SYN_SENT (inferred"),
+            "{text}"
+        );
+        assert!(lines[3].contains("server 192.168.69.1:80 (with 192.168.69.100:40000): LISTEN → SYN_RCVD (socket state)"), "{text}");
+        assert!(
+            lines[4].contains("80 → 40000 [SYN, ACK] Seq=0 Ack=1"),
+            "{text}"
+        );
+        assert!(
+            lines[5].contains("SYN_SENT → ESTABLISHED (inferred"),
+            "{text}"
+        );
+        assert_eq!(lines.len(), 6, "{text}");
+    }
+}
