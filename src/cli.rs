@@ -26,6 +26,10 @@ pub struct Cli {
 pub enum Command {
     /// Serve www/ over HTTP from smoltcp on a tap device (default http://192.168.69.1/)
     Serve(ServeArgs),
+    /// Run a deterministic experiment in one process: the serve stack and a browser-like
+    /// client over a virtual wire (`taplab lab --list` names them)
+    #[command(args_override_self = true)]
+    Lab(Box<crate::lab::LabArgs>),
 }
 
 #[derive(clap::Args, Debug)]
@@ -137,15 +141,26 @@ impl ServeArgs {
 
 /// Parses the command line, runs it, and returns the process exit code.
 pub fn main() -> i32 {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("taplab=info"))
-        .format_timestamp_millis()
-        .init();
     let cli = Cli::parse();
+    // The lab's output must not depend on the wall clock: its log lines carry no time,
+    // and only warnings show unless RUST_LOG asks for more.
+    let lab = matches!(cli.command, Command::Lab(_));
+    let default = if lab { "taplab=warn" } else { "taplab=info" };
+    let mut logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default));
+    if lab {
+        logger.format_timestamp(None);
+    } else {
+        logger.format_timestamp_millis();
+    }
+    logger.init();
     let result = match cli.command {
-        Command::Serve(args) => args.into_options().and_then(serve::run),
+        Command::Serve(args) => args.into_options().and_then(serve::run).map(|()| 0),
+        // The lab re-reads its own arguments: a scenario's preset goes in front of them.
+        Command::Lab(_) => crate::lab::main(std::env::args_os().collect()),
     };
     match result {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("taplab: error: {e}");
             1
@@ -161,7 +176,9 @@ mod tests {
         let mut v = vec!["taplab", "serve"];
         v.extend_from_slice(args);
         let cli = Cli::try_parse_from(v).map_err(|e| e.to_string())?;
-        let Command::Serve(a) = cli.command;
+        let Command::Serve(a) = cli.command else {
+            return Err("not serve".into());
+        };
         a.into_options()
     }
 

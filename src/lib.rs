@@ -19,6 +19,8 @@
 //!
 //! - [`clock`]: time is passed in, never read behind the caller's back.
 //! - [`serve`]: the `taplab serve` event loop that joins the pieces to a real tap.
+//! - [`lab`]: `taplab lab`, the same server stack and a browser-like client on two ends of
+//!   a virtual wire (`device::sim`), driven by a virtual clock: deterministic experiments.
 //! - [`cli`]: flag parsing (clap); `main.rs` only calls [`cli::main`].
 
 pub mod cli;
@@ -26,6 +28,7 @@ pub mod clock;
 pub mod device;
 pub mod http;
 pub mod knobs;
+pub mod lab;
 pub mod serve;
 pub mod server;
 pub mod stack;

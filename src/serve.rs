@@ -67,7 +67,7 @@ pub fn http_config(knobs: &TcpKnobs, request_timeout: std::time::Duration) -> Ht
 
 /// Send buffer per socket: what may be in flight towards the peer. (The receive buffer
 /// is a knob: it sets the window and its scale.)
-const TX_BUFFER: usize = 256 * 1024;
+pub const TX_BUFFER: usize = 256 * 1024;
 /// Wake at least this often to notice signals even if select is not interrupted.
 const MAX_SLEEP: Duration = Duration::from_millis(500);
 
