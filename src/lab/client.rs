@@ -42,8 +42,26 @@ pub const SERVER_V6: Ipv6Address = Ipv6Address::new(0xfdaa, 0, 0, 0, 0, 0, 0, 1)
 /// Most connections the client opens in one run (a bound against a server that keeps
 /// closing on it).
 pub const MAX_CONNECTIONS: usize = 32;
-/// How often a slow reader (`--client-read-rate`) wakes to read.
+/// How often a slow reader (`--client-read-rate`) wakes to read, at most…
 pub const READ_TICK: Duration = Duration::from_millis(10);
+/// …and the least it reads when it does: a very slow reader wakes less often rather than
+/// reading a few bytes at a time (an application reads into a buffer, not byte by byte).
+pub const MIN_READ: usize = 512;
+
+/// A slow reader's (bytes per read, time between reads) at `rate` bytes per second.
+pub fn read_chunk(rate: u64) -> (usize, Duration) {
+    let rate = rate.max(1);
+    let per_tick = (rate as u128 * READ_TICK.total_micros() as u128 / 1_000_000) as usize;
+    if per_tick >= MIN_READ {
+        (per_tick, READ_TICK)
+    } else {
+        let micros = (MIN_READ as u128 * 1_000_000).div_ceil(rate as u128);
+        (
+            MIN_READ,
+            Duration::from_micros(micros.min(u64::MAX as u128) as u64),
+        )
+    }
+}
 /// Largest response head and body kept (www/ files are far smaller).
 const MAX_HEAD: usize = 64 * 1024;
 const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -853,9 +871,7 @@ impl Client {
         // Read.
         if self.conns[i].current.is_some() || rate.is_none() {
             let mut allowance = match rate {
-                Some(r) if now >= self.conns[i].next_read => {
-                    ((r as u128 * READ_TICK.total_micros() as u128 / 1_000_000) as usize).max(1)
-                }
+                Some(r) if now >= self.conns[i].next_read => read_chunk(r).0,
                 Some(_) => 0,
                 None => usize::MAX,
             };
@@ -892,8 +908,8 @@ impl Client {
             }
             if read_any {
                 progressed = true;
-                if rate.is_some() {
-                    self.conns[i].next_read = now + READ_TICK;
+                if let Some(r) = rate {
+                    self.conns[i].next_read = now + read_chunk(r).1;
                 }
             }
         }

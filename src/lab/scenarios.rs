@@ -662,9 +662,9 @@ fn check_time_wait(e: &Evidence) -> Verdict {
         && e.segs()
             .any(|(n, s)| n > server_fins[1] && s.from_client && s.ack && !s.fin);
     verdict(
-        held.is_some_and(|h| (9_900..=10_100).contains(&h)) && reacked,
+        held.is_some_and(|h| h >= 10_000) && reacked,
         format!(
-            "the client held TIME_WAIT {}; the server sent its FIN {} time(s) ({}), and the client in TIME_WAIT {} it again",
+            "the client held TIME_WAIT {} (10 s, restarted by the repeated FIN); the server sent its FIN {} time(s) ({}), and the client in TIME_WAIT {} it again",
             held.map_or("not at all".into(), |h| format!(
                 "{:.3} s",
                 h as f64 / 1000.0
@@ -830,7 +830,7 @@ pub static SCENARIOS: &[Scenario] = &[
         row: "11",
         about: "the server closes right after the response (HTTP/1.0 style): its FIN rides on the last data segment",
         preset: &["--get=/", "--close=server-first"],
-        checks: "the server's first FIN is on a data segment ([FIN, PSH, ACK])",
+        checks: "the server's first FIN is on its last data segment ([FIN, ACK] with Len > 0)",
         check: check_server_close,
         expects_bodies: true,
         must_settle: true,
@@ -903,11 +903,11 @@ pub static SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "zero-window",
         row: "extra",
-        about: "a slow reader with an 8 KiB buffer: the client advertises a zero window, the server probes, the window reopens",
+        about: "a slow reader (300 B/s) with a 1 KiB buffer: the client advertises a zero window, the server probes it, the window reopens",
         preset: &[
-            "--get=/intro.wav",
-            "--client-window=8192",
-            "--client-read-rate=200000",
+            "--get=/style.css",
+            "--client-window=1024",
+            "--client-read-rate=300",
         ],
         checks: "the client advertises Win=0 ([TCP ZeroWindow]) and later reopens the window",
         check: check_zero_window,
@@ -922,7 +922,7 @@ pub static SCENARIOS: &[Scenario] = &[
             "--get=/",
             "--close=client-first",
             "--close-wait=50",
-            "--drop=client:8",
+            "--drop=client:7",
         ],
         checks: "the client holds TIME_WAIT 10 s, and ACKs the server's retransmitted FIN from it",
         check: check_time_wait,

@@ -188,6 +188,7 @@ pub fn run(config: &RunConfig) -> Result<Outcome, String> {
     let deadline = started + config.time_limit;
     let mut changes = Vec::new();
     let mut iterations = 0u64;
+    let mut server_states = slot_states(&mut server);
     let end = loop {
         iterations += 1;
         if iterations > MAX_ITERATIONS {
@@ -224,6 +225,11 @@ pub fn run(config: &RunConfig) -> Result<Outcome, String> {
         server.step(&clock, &mut server_dev);
         let got = wire.take_last_received(Side::Server).map(|_| before + 1);
         progressed |= got.is_some() || wire.sent(Side::Server) != server_sent;
+        // A socket can change state without sending (TIME-WAIT running out): the stack
+        // notices at its next step, so step again at this instant.
+        let now_states = slot_states(&mut server);
+        progressed |= now_states != server_states;
+        server_states = now_states;
         for c in server.take_states() {
             progressed = true;
             changes.push(Change {
@@ -273,6 +279,14 @@ pub fn run(config: &RunConfig) -> Result<Outcome, String> {
         ended: clock.now(),
         iterations,
     })
+}
+
+/// The state of every server socket, to notice changes between steps.
+fn slot_states(server: &mut Server) -> Vec<tcp::State> {
+    let stack = server.stack();
+    (0..stack.slot_count())
+        .map(|i| stack.socket(i).state())
+        .collect()
 }
 
 /// Every server socket listens again: no connection, no TIME-WAIT left.
