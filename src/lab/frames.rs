@@ -673,11 +673,12 @@ mod tests {
 
     #[test]
     fn relative_numbers_scaling_and_notes() {
-        use TcpControl::*;
+        use TcpControl::{Psh, Syn};
+        let plain = TcpControl::None;
         let frames = vec![
             seg(true, Syn, 1000, None, 65535, &[]),
             seg(false, Syn, 5000, Some(1001), 65535, &[]),
-            seg(true, None, 1001, Some(5001), 512, &[]),
+            seg(true, plain, 1001, Some(5001), 512, &[]),
             seg(
                 true,
                 Psh,
@@ -688,17 +689,17 @@ mod tests {
             ),
             seg(
                 false,
-                None,
+                plain,
                 5001,
                 Some(1028),
                 100,
                 b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\nhi",
             ),
-            seg(false, None, 5001, Some(1028), 100, b"HTTP/1.1 200 OK\r\n"),
-            seg(true, None, 1028, Some(5018), 0, &[]),
-            seg(true, None, 1028, Some(5018), 600, &[]),
-            seg(true, None, 1028, Some(5018), 600, &[]),
-            seg(false, None, 5100, Some(1028), 100, b"x"),
+            seg(false, plain, 5001, Some(1028), 100, b"HTTP/1.1 200 OK\r\n"),
+            seg(true, plain, 1028, Some(5018), 0, &[]),
+            seg(true, plain, 1028, Some(5018), 600, &[]),
+            seg(true, plain, 1028, Some(5018), 600, &[]),
+            seg(false, plain, 5100, Some(1028), 100, b"x"),
         ];
         let a = analyze(&frames, SMAC);
         let s: Vec<&Seg> = a.iter().map(|f| f.tcp().unwrap()).collect();

@@ -437,14 +437,10 @@ fn check_idle_close(e: &Evidence) -> Verdict {
     let Some((n, fin)) = e.first(|s| s.fin) else {
         return verdict(false, "no FIN at all");
     };
-    let last_data = e
-        .frames
-        .iter()
-        .filter(|f| {
-            f.tcp()
-                .is_some_and(|s| !s.from_client && s.len > 0 && f.no < n)
-        })
-        .next_back();
+    let last_data = e.frames.iter().rfind(|f| {
+        f.tcp()
+            .is_some_and(|s| !s.from_client && s.len > 0 && f.no < n)
+    });
     let gap = last_data.map(|d| ms_between(&e.frames[n - 1], d));
     let ok = !fin.from_client && gap.is_some_and(|g| (4900.0..=5200.0).contains(&g));
     verdict(
