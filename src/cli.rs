@@ -30,6 +30,8 @@ pub enum Command {
     /// client over a virtual wire (`taplab lab --list` names them)
     #[command(args_override_self = true)]
     Lab(crate::lab::LabArgs),
+    /// Run a packetdrill-style script against the server stack, in memory and virtual time (no tap, no root)
+    Script(crate::script::ScriptArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -142,12 +144,17 @@ impl ServeArgs {
 /// Parses the command line, runs it, and returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    // The lab's output must not depend on the wall clock: its log lines carry no time,
-    // and only warnings show unless RUST_LOG asks for more.
+    // A script's report is its output; the per-connection info lines (with wall-clock
+    // stamps) would only interleave with it, so scripts log warnings only by default.
+    // The lab likewise, and its output must not depend on the wall clock at all: its log
+    // lines carry no time.
     let lab = matches!(cli.command, Command::Lab(_));
-    let default = if lab { "taplab=warn" } else { "taplab=info" };
+    let default_log = match cli.command {
+        Command::Script(_) | Command::Lab(_) => "taplab=warn",
+        _ => "taplab=info",
+    };
     let mut logger =
-        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default));
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_log));
     if lab {
         logger.format_timestamp(None);
     } else {
@@ -156,6 +163,7 @@ pub fn main() -> i32 {
     logger.init();
     let result = match cli.command {
         Command::Serve(args) => args.into_options().and_then(serve::run).map(|()| 0),
+        Command::Script(args) => crate::script::run_cli(args).map(|()| 0),
         // The lab re-reads its own arguments: a scenario's preset goes in front of them.
         Command::Lab(_) => crate::lab::main(std::env::args_os().collect()),
     };

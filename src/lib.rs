@@ -21,6 +21,8 @@
 //! - [`serve`]: the `taplab serve` event loop that joins the pieces to a real tap.
 //! - [`lab`]: `taplab lab`, the same server stack and a browser-like client on two ends of
 //!   a virtual wire (`device::sim`), driven by a virtual clock: deterministic experiments.
+//! - [`script`]: `taplab script FILE`, a packetdrill-style scripted peer that drives the
+//!   same server stack in memory and in virtual time and checks every segment it sends.
 //! - [`cli`]: flag parsing (clap); `main.rs` only calls [`cli::main`].
 
 pub mod cli;
@@ -29,9 +31,13 @@ pub mod device;
 pub mod http;
 pub mod knobs;
 pub mod lab;
+pub mod script;
 pub mod serve;
 pub mod server;
 pub mod stack;
 pub mod step;
 pub mod tcpinfo;
 pub mod trace;
+
+#[cfg(test)]
+mod testutil;

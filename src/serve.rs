@@ -69,7 +69,7 @@ pub fn http_config(knobs: &TcpKnobs, request_timeout: std::time::Duration) -> Ht
 /// is a knob: it sets the window and its scale.)
 pub const TX_BUFFER: usize = 256 * 1024;
 /// Wake at least this often to notice signals even if select is not interrupted.
-const MAX_SLEEP: Duration = Duration::from_millis(500);
+pub const MAX_SLEEP: Duration = Duration::from_millis(500);
 
 /// Runs until SIGINT/SIGTERM. Errors are one line that says what to do.
 pub fn run(opts: ServeOptions) -> Result<(), String> {

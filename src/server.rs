@@ -161,8 +161,8 @@ impl Server {
             .conns
             .iter()
             .flatten()
-            // Once we are closing, HTTP has no more deadlines (its "poll now" would spin
-            // the loop until TCP is done with the connection).
+            // Once closing, HTTP is done with a connection and the stack drives the rest
+            // (linger, FIN or RST); its "poll me now" would make the caller spin.
             .filter(|c| !c.closing)
             .filter_map(|c| {
                 let client_first = c

@@ -319,18 +319,14 @@ impl FrameObserver for ConnTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use smoltcp::wire::{EthernetRepr, Ipv4Address, Ipv4Repr, TcpSeqNumber};
-
-    const US: Ipv4Address = Ipv4Address::new(192, 168, 69, 1);
-    const PEER: Ipv4Address = Ipv4Address::new(192, 168, 69, 100);
-    const MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 1]);
+    use crate::testutil::{self, CLIENT_IP as PEER, SERVER_IP as US, SERVER_MAC as MAC, segment};
 
     fn frame(
         outgoing: bool,
         control: TcpControl,
         seq: u32,
         ack: Option<u32>,
-        payload: &[u8],
+        payload: &'static [u8],
         mss: Option<u16>,
     ) -> Vec<u8> {
         frame_port(40000, outgoing, control, seq, ack, payload, mss)
@@ -342,53 +338,19 @@ mod tests {
         control: TcpControl,
         seq: u32,
         ack: Option<u32>,
-        payload: &[u8],
+        payload: &'static [u8],
         mss: Option<u16>,
     ) -> Vec<u8> {
-        let (src, dst, sp, dp, smac) = if outgoing {
-            (US, PEER, 80, port, MAC)
-        } else {
-            (PEER, US, port, 80, EthernetAddress([2, 0, 0, 0, 0, 2]))
-        };
+        let (sp, dp) = if outgoing { (80, port) } else { (port, 80) };
         let tcp = TcpRepr {
-            src_port: sp,
-            dst_port: dp,
-            control,
-            seq_number: TcpSeqNumber(seq as i32),
-            ack_number: ack.map(|a| TcpSeqNumber(a as i32)),
             window_len: 500,
             window_scale: mss.map(|_| 7),
             max_seg_size: mss,
             sack_permitted: mss.is_some(),
-            sack_ranges: [None; 3],
-            timestamp: None,
             payload,
+            ..segment(sp, dp, control, seq, ack)
         };
-        let ip = Ipv4Repr {
-            src_addr: src,
-            dst_addr: dst,
-            next_header: IpProtocol::Tcp,
-            payload_len: tcp.buffer_len(),
-            hop_limit: 64,
-        };
-        let eth = EthernetRepr {
-            src_addr: smac,
-            dst_addr: EthernetAddress([2, 0, 0, 0, 0, 9]),
-            ethertype: EthernetProtocol::Ipv4,
-        };
-        let mut buf = vec![0; 14 + ip.buffer_len() + tcp.buffer_len()];
-        let mut f = EthernetFrame::new_unchecked(&mut buf[..]);
-        eth.emit(&mut f);
-        let mut p = Ipv4Packet::new_unchecked(f.payload_mut());
-        ip.emit(&mut p, &ChecksumCapabilities::default());
-        let mut t = TcpPacket::new_unchecked(p.payload_mut());
-        tcp.emit(
-            &mut t,
-            &src.into(),
-            &dst.into(),
-            &ChecksumCapabilities::default(),
-        );
-        buf
+        testutil::frame(outgoing, &tcp)
     }
 
     #[test]

@@ -110,54 +110,14 @@ pub fn is_syn_to(frame: &[u8], port: u16) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use smoltcp::phy::ChecksumCapabilities;
-    use smoltcp::wire::{
-        EthernetAddress, EthernetRepr, IpAddress, Ipv4Address, Ipv4Repr, TcpControl, TcpRepr,
-        TcpSeqNumber,
-    };
+    use crate::testutil::{frame as build, segment};
+    use smoltcp::wire::TcpControl;
 
     fn frame(control: TcpControl, ack: bool, dst_port: u16) -> Vec<u8> {
-        let src = Ipv4Address::new(192, 168, 69, 100);
-        let dst = Ipv4Address::new(192, 168, 69, 1);
-        let tcp = TcpRepr {
-            src_port: 40000,
-            dst_port,
-            control,
-            seq_number: TcpSeqNumber(1),
-            ack_number: ack.then_some(TcpSeqNumber(1)),
-            window_len: 1000,
-            window_scale: None,
-            max_seg_size: None,
-            sack_permitted: false,
-            sack_ranges: [None; 3],
-            timestamp: None,
-            payload: &[],
-        };
-        let ip = Ipv4Repr {
-            src_addr: src,
-            dst_addr: dst,
-            next_header: IpProtocol::Tcp,
-            payload_len: tcp.buffer_len(),
-            hop_limit: 64,
-        };
-        let eth = EthernetRepr {
-            src_addr: EthernetAddress([2, 0, 0, 0, 0, 2]),
-            dst_addr: EthernetAddress([2, 0, 0, 0, 0, 1]),
-            ethertype: EthernetProtocol::Ipv4,
-        };
-        let mut buf = vec![0; eth.buffer_len() + ip.buffer_len() + tcp.buffer_len()];
-        let mut f = EthernetFrame::new_unchecked(&mut buf[..]);
-        eth.emit(&mut f);
-        let mut p = Ipv4Packet::new_unchecked(f.payload_mut());
-        ip.emit(&mut p, &ChecksumCapabilities::default());
-        let mut t = TcpPacket::new_unchecked(p.payload_mut());
-        tcp.emit(
-            &mut t,
-            &IpAddress::Ipv4(src),
-            &IpAddress::Ipv4(dst),
-            &ChecksumCapabilities::default(),
-        );
-        buf
+        build(
+            false,
+            &segment(40000, dst_port, control, 1, ack.then_some(1)),
+        )
     }
 
     #[test]

@@ -537,13 +537,9 @@ impl<T: TxToken> TxToken for KnobsTxToken<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::{frame, segment};
     use smoltcp::phy::ChecksumCapabilities;
-    use smoltcp::wire::{
-        EthernetAddress, EthernetRepr, Ipv4Address, Ipv4Repr, TcpControl, TcpRepr, TcpSeqNumber,
-    };
-
-    const US: Ipv4Address = Ipv4Address::new(192, 168, 69, 1);
-    const PEER: Ipv4Address = Ipv4Address::new(192, 168, 69, 100);
+    use smoltcp::wire::{TcpControl, TcpRepr, TcpSeqNumber};
 
     struct Seg {
         outgoing: bool,
@@ -570,50 +566,16 @@ mod tests {
     }
 
     fn build(s: &Seg) -> Vec<u8> {
-        let (src, dst, sp, dp) = if s.outgoing {
-            (US, PEER, 80, 40000)
-        } else {
-            (PEER, US, 40000, 80)
-        };
+        let (sp, dp) = if s.outgoing { (80, 40000) } else { (40000, 80) };
         let tcp = TcpRepr {
-            src_port: sp,
-            dst_port: dp,
-            control: s.control,
-            seq_number: TcpSeqNumber(s.seq as i32),
-            ack_number: s.ack.map(|a| TcpSeqNumber(a as i32)),
-            window_len: 1000,
             window_scale: s.ws,
             max_seg_size: s.mss,
             sack_permitted: s.sack_perm,
             sack_ranges: s.sack,
-            timestamp: None,
             payload: b"data",
+            ..segment(sp, dp, s.control, s.seq, s.ack)
         };
-        let ip = Ipv4Repr {
-            src_addr: src,
-            dst_addr: dst,
-            next_header: IpProtocol::Tcp,
-            payload_len: tcp.buffer_len(),
-            hop_limit: 64,
-        };
-        let eth = EthernetRepr {
-            src_addr: EthernetAddress([2, 0, 0, 0, 0, 1]),
-            dst_addr: EthernetAddress([2, 0, 0, 0, 0, 2]),
-            ethertype: EthernetProtocol::Ipv4,
-        };
-        let mut buf = vec![0; eth.buffer_len() + ip.buffer_len() + tcp.buffer_len()];
-        let mut f = EthernetFrame::new_unchecked(&mut buf[..]);
-        eth.emit(&mut f);
-        let mut p = Ipv4Packet::new_unchecked(f.payload_mut());
-        ip.emit(&mut p, &ChecksumCapabilities::default());
-        let mut t = TcpPacket::new_unchecked(p.payload_mut());
-        tcp.emit(
-            &mut t,
-            &src.into(),
-            &dst.into(),
-            &ChecksumCapabilities::default(),
-        );
-        buf
+        frame(s.outgoing, &tcp)
     }
 
     /// Parses a frame back, checking its checksum, as smoltcp would.
@@ -819,13 +781,11 @@ mod tests {
         c.capacity = 4;
         let mut rw = Rewriter::new(c);
         for port in 0..10u16 {
-            let mut s = seg(true, TcpControl::Syn, 7, Some(1));
-            s.mss = None;
-            let mut f = build(&s);
-            // Vary the peer's port to make distinct connections.
-            let ip_start = 14;
-            let tcp_start = ip_start + 20;
-            f[tcp_start + 2..tcp_start + 4].copy_from_slice(&(41000 + port).to_be_bytes());
+            // A distinct peer port per connection.
+            let mut f = frame(
+                true,
+                &segment(80, 41000 + port, TcpControl::Syn, 7, Some(1)),
+            );
             rw.outgoing(&mut f, t(port as i64));
         }
         assert_eq!(rw.tracked(), 4);
