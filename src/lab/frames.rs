@@ -566,7 +566,7 @@ pub fn listing(frames: &[Frame]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:>5} {:>10} {:<16} {:<16} {:<8} {:>6} Info",
+        "{:>5} {:>10} {:<17} {:<17} {:<8} {:>6} Info",
         "No.", "Time", "Source", "Destination", "Protocol", "Length"
     );
     let t0 = frames.first().map(|f| f.time);
@@ -597,7 +597,7 @@ pub fn listing(frames: &[Frame]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:>5} {:>10} {:<16} {:<16} {:<8} {:>6} {}",
+            "{:>5} {:>10} {:<17} {:<17} {:<8} {:>6} {}",
             f.no, time, src, dst, proto, f.len, info
         );
     }
