@@ -869,7 +869,7 @@ impl Client {
         let handle = self.conns[i].handle;
         let rate = self.config.read_rate;
         // Read.
-        if self.conns[i].current.is_some() || rate.is_none() {
+        {
             let mut allowance = match rate {
                 Some(r) if now >= self.conns[i].next_read => read_chunk(r).0,
                 Some(_) => 0,
@@ -883,11 +883,17 @@ impl Client {
                 }
                 let Some((_, _, reader)) = self.conns[i].current.as_mut() else {
                     // Bytes nobody asked for: read and drop them, as a browser would.
-                    let n = s.recv(|b| (b.len(), b.len())).unwrap_or(0);
+                    let n = s
+                        .recv(|b| {
+                            let n = b.len().min(allowance);
+                            (n, n)
+                        })
+                        .unwrap_or(0);
                     if n == 0 {
                         break;
                     }
                     read_any = true;
+                    allowance = allowance.saturating_sub(n);
                     continue;
                 };
                 let n = s

@@ -330,6 +330,11 @@ fn resolve(a: LabArgs) -> Result<(RunConfig, Option<PathBuf>), String> {
             ));
         }
     }
+    if !a.gets.is_empty() && (a.reload || !a.favicon) {
+        return Err(
+            "--reload and --favicon belong to a page load, but --get PATH (given, or set by the scenario's preset) fetches just those paths: leave out one or the other".into(),
+        );
+    }
     let plan = if a.gets.is_empty() {
         Plan::Page {
             reload: a.reload,
