@@ -727,8 +727,8 @@ pub static SCENARIOS: &[Scenario] = &[
         row: "4, 6, 9, 10",
         about: "the seeds' whole exchange: handshake, HTML, style, logo, audio (206), window updates, favicon (404), client-first four-segment close",
         preset: &[
-            "--client-window=65536",
-            "--client-read-rate=2000000",
+            "--client-window=131072",
+            "--client-read-rate=10000000",
             "--bandwidth=100mbit",
             "--close-wait=50",
         ],
