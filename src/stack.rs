@@ -39,8 +39,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub const FIN_WAIT_2_TIMEOUT: Duration = Duration::from_secs(60);
 /// Frames taken in per [`Stack::ingress`], so that egress and timers are not starved.
 pub const MAX_INGRESS_BATCH: usize = 256;
-/// Retransmissions of unacknowledged data give up after this long.
-pub const RETRANSMIT_TIMEOUT: Duration = Duration::from_secs(60);
+/// A connection whose peer has said nothing for this long is dropped (smoltcp's timeout,
+/// which counts the peer's silence, not just unacknowledged data) ...
+pub const PEER_SILENCE_TIMEOUT: Duration = Duration::from_secs(150);
+/// ... so an idle connection is probed this often (TCP keep-alive), and a live peer's
+/// answer keeps it open. Probes appear in a capture only after a minute of silence.
+pub const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// What the stack is: addresses, port, pool size and buffers.
 #[derive(Debug, Clone)]
@@ -200,7 +204,8 @@ impl Stack {
         let knobs = &self.knobs;
         self.slots[slot].finishing = false;
         let socket = self.sockets.get_mut::<tcp::Socket>(self.slots[slot].handle);
-        socket.set_timeout(Some(RETRANSMIT_TIMEOUT));
+        socket.set_timeout(Some(PEER_SILENCE_TIMEOUT));
+        socket.set_keep_alive(Some(KEEP_ALIVE_INTERVAL));
         socket.set_nagle_enabled(knobs.nagle);
         socket.set_ack_delay(knobs.ack_delay.map(Duration::from));
         // smoltcp clears the generator when a peer's SYN has no timestamps: set it anew.

@@ -296,26 +296,52 @@ fn keep_alive_serves_two_urls_on_one_connection() {
     assert_eq!(t.log().matches("connection open").count(), 1, "{}", t.log());
 }
 
+const HALF_CLIENT: &str = r#"
+import socket, sys
+s = socket.create_connection(("192.168.69.1", 80), timeout=20)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.sendall(b"GET /intro.wav HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+data = b""
+while len(data) < 20000:
+    data += s.recv(4096)
+print("half", flush=True)
+sys.stdin.readline()
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    data += d
+open(sys.argv[1], "wb").write(data.split(b"\r\n\r\n", 1)[1])
+"#;
+
 #[test]
 fn two_clients_in_parallel() {
+    use std::io::{BufRead, Write};
     let t = Taplab::start(&[]);
     let want = std::fs::read(www().join("intro.wav")).unwrap();
     let dir = TempDir::new("par");
-    // Rate-limited so the two transfers certainly overlap.
-    let spawn = |i: usize| {
-        t.ns.cmd("curl")
-            .args(["-sS", "--max-time", "30", "--limit-rate", "150k", "-o"])
-            .arg(dir.path().join(format!("out{i}")))
-            .arg(format!("{URL}/intro.wav"))
+    let first = dir.path().join("first");
+    // Client A starts the audio and stops reading half-way (its small receive buffer
+    // closes the window, so its connection stays open); meanwhile client B fetches the
+    // whole file; then A reads the rest. Both connections are open at once by construction.
+    let mut a =
+        t.ns.cmd("python3")
+            .args(["-c", HALF_CLIENT])
+            .arg(&first)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
             .spawn()
-            .unwrap()
-    };
-    let mut a = spawn(0);
-    let mut b = spawn(1);
-    assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
-    for i in 0..2 {
-        assert!(std::fs::read(dir.path().join(format!("out{i}"))).unwrap() == want);
-    }
+            .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(a.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "half");
+    let b = t.curl(&["--fail", &format!("{URL}/intro.wav")]);
+    assert!(b.status.success() && b.stdout == want, "second client");
+    writeln!(a.stdin.as_mut().unwrap(), "go").unwrap();
+    assert!(a.wait().unwrap().success());
+    assert!(std::fs::read(&first).unwrap() == want, "first client");
     let log = t.log();
     let slots: std::collections::BTreeSet<_> = log
         .lines()
