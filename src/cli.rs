@@ -32,6 +32,45 @@ pub enum Command {
     Lab(crate::lab::LabArgs),
     /// Run a packetdrill-style script against the server stack, in memory and virtual time (no tap, no root)
     Script(crate::script::ScriptArgs),
+    /// List a capture (pcap/pcapng) as Wireshark does, plus each TCP stream's inferred states
+    Trace(TraceArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TraceArgs {
+    /// Capture file: pcap or pcapng (tcpdump -w, Wireshark, taplab serve --pcap)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Raw sequence and acknowledgment numbers instead of relative ones
+    #[arg(long)]
+    pub absolute: bool,
+    /// Only this TCP stream (tshark's tcp.stream numbering)
+    #[arg(long, value_name = "N")]
+    pub stream: Option<usize>,
+    /// Only the rows that name an HTTP request or response
+    #[arg(long)]
+    pub http: bool,
+    /// Leave out the state timelines
+    #[arg(long)]
+    pub no_states: bool,
+    /// Do not decode HTTP: every TCP row shows its TCP summary (tshark --disable-protocol http)
+    #[arg(long, conflicts_with = "http")]
+    pub no_http: bool,
+}
+
+impl TraceArgs {
+    pub fn into_options(self) -> crate::trace::TraceOptions {
+        crate::trace::TraceOptions {
+            file: self.file,
+            listing: crate::trace::ListingOptions {
+                absolute: self.absolute,
+            },
+            stream: self.stream,
+            http_only: self.http,
+            states: !self.no_states,
+            decode_http: !self.no_http,
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -164,6 +203,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Serve(args) => args.into_options().and_then(serve::run).map(|()| 0),
         Command::Script(args) => crate::script::run_cli(args).map(|()| 0),
+        Command::Trace(args) => crate::trace::run(&args.into_options()).map(|()| 0),
         // The lab re-reads its own arguments: a scenario's preset goes in front of them.
         Command::Lab(_) => crate::lab::main(std::env::args_os().collect()),
     };

@@ -23,6 +23,8 @@
 //!   a virtual wire (`device::sim`), driven by a virtual clock: deterministic experiments.
 //! - [`script`]: `taplab script FILE`, a packetdrill-style scripted peer that drives the
 //!   same server stack in memory and in virtual time and checks every segment it sends.
+//! - [`trace`]: `taplab trace`: captures in, Wireshark's listing and each TCP stream's
+//!   inferred states out; incremental, so the live server can use it too.
 //! - [`cli`]: flag parsing (clap); `main.rs` only calls [`cli::main`].
 
 pub mod cli;

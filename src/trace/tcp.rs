@@ -1,0 +1,495 @@
+//! TCP conversations: stream numbers, relative sequence numbers, window scaling and
+//! Wireshark's sequence analysis flags, one segment at a time.
+//!
+//! A [`TcpSeg`] (raw header fields) goes in with its frame number and time; out comes a
+//! [`SegInfo`]: the stream index, the numbers as Wireshark displays them and the
+//! analysis flags. The rules are those of Wireshark's one-pass TCP analysis
+//! (`tcp_analyze_sequence_number`), re-derived and checked against tshark 4.0 on real
+//! captures: streams are numbered in order of first appearance by address/port pair, and
+//! a SYN with a new initial sequence number on a known pair starts a new stream; the
+//! base of the relative numbers is the SYN's sequence number (or one less than the
+//! first one seen, for a capture that starts mid-stream; for the other direction, one
+//! less than the first acknowledgment number); windows are scaled once both SYNs showed
+//! the option.
+//!
+//! Memory is bounded: at most [`MAX_STREAMS`] conversations are kept, and when a new one
+//! would exceed that, the least recently seen finished one (both FINs, or a RST) is
+//! dropped, or failing that the least recently seen. A dropped conversation that sends
+//! again gets a new stream number.
+
+use super::dissect::{TcpOpt, TcpSeg, flag};
+use super::http::{HttpConn, Label};
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// Most conversations tracked at once.
+pub const MAX_STREAMS: usize = 4096;
+
+/// Most bytes held, over all conversations, for HTTP messages whose start line or
+/// headers are incomplete (each direction holds at most [`super::http::MAX_HEADER_BUF`]).
+pub const MAX_HTTP_BUFFERED: usize = 4 * 1024 * 1024;
+
+/// Analysis flags, in the order Wireshark prepends them to Info (so shown in reverse).
+pub mod a {
+    pub const REUSED_PORTS: u32 = 1 << 0;
+    pub const RETRANSMISSION: u32 = 1 << 1;
+    pub const FAST_RETRANSMISSION: u32 = 1 << 2;
+    pub const SPURIOUS_RETRANSMISSION: u32 = 1 << 3;
+    pub const OUT_OF_ORDER: u32 = 1 << 4;
+    pub const LOST_PACKET: u32 = 1 << 5;
+    pub const ACK_LOST_PACKET: u32 = 1 << 6;
+    pub const WINDOW_UPDATE: u32 = 1 << 7;
+    pub const WINDOW_FULL: u32 = 1 << 8;
+    pub const KEEP_ALIVE: u32 = 1 << 9;
+    pub const KEEP_ALIVE_ACK: u32 = 1 << 10;
+    pub const DUPLICATE_ACK: u32 = 1 << 11;
+    pub const ZERO_WINDOW_PROBE: u32 = 1 << 12;
+    pub const ZERO_WINDOW: u32 = 1 << 13;
+    pub const ZERO_WINDOW_PROBE_ACK: u32 = 1 << 14;
+}
+
+/// tshark does not hand these segments to the protocol above (HTTP).
+pub const NOT_DISSECTED: u32 = a::RETRANSMISSION | a::SPURIOUS_RETRANSMISSION;
+
+/// The bracketed Info prefixes, left to right as they appear.
+pub fn analysis_labels(bits: u32, dup: Option<(u64, u32)>) -> Vec<String> {
+    let names: [(u32, &str); 15] = [
+        (a::REUSED_PORTS, "TCP Port numbers reused"),
+        (a::RETRANSMISSION, "TCP Retransmission"),
+        (a::FAST_RETRANSMISSION, "TCP Fast Retransmission"),
+        (a::SPURIOUS_RETRANSMISSION, "TCP Spurious Retransmission"),
+        (a::OUT_OF_ORDER, "TCP Out-Of-Order"),
+        (a::LOST_PACKET, "TCP Previous segment not captured"),
+        (a::ACK_LOST_PACKET, "TCP ACKed unseen segment"),
+        (a::WINDOW_UPDATE, "TCP Window Update"),
+        (a::WINDOW_FULL, "TCP Window Full"),
+        (a::KEEP_ALIVE, "TCP Keep-Alive"),
+        (a::KEEP_ALIVE_ACK, "TCP Keep-Alive ACK"),
+        (a::DUPLICATE_ACK, ""),
+        (a::ZERO_WINDOW_PROBE, "TCP ZeroWindowProbe"),
+        (a::ZERO_WINDOW, "TCP ZeroWindow"),
+        (a::ZERO_WINDOW_PROBE_ACK, "TCP ZeroWindowProbeAck"),
+    ];
+    // Each is prepended in this order, so the last one ends up first.
+    names
+        .iter()
+        .rev()
+        .filter(|(b, _)| bits & b != 0)
+        .map(|(b, n)| match (*b, dup) {
+            (a::DUPLICATE_ACK, Some((frame, num))) => format!("TCP Dup ACK {frame}#{num}"),
+            _ => (*n).to_string(),
+        })
+        .collect()
+}
+
+fn gt(x: u32, y: u32) -> bool {
+    (x.wrapping_sub(y) as i32) > 0
+}
+fn lt(x: u32, y: u32) -> bool {
+    gt(y, x)
+}
+fn le(x: u32, y: u32) -> bool {
+    !gt(x, y)
+}
+
+/// Window scaling as Wireshark tracks it per direction.
+const WS_UNKNOWN: i8 = -1;
+const WS_NONE: i8 = -2;
+
+/// One direction of a conversation.
+#[derive(Debug, Clone)]
+struct Flow {
+    base: Option<u32>,
+    nextseq: Option<u32>,
+    nextseq_time: i64,
+    maxseqtobeacked: Option<u32>,
+    /// Last window (scaled) and acknowledgment sent in this direction.
+    window: u64,
+    lastack: Option<u32>,
+    lastacktime: i64,
+    lastnondupack: u64,
+    /// Duplicate ACKs in a row; -1 marks "an ACKed-unseen was reported and this
+    /// direction has not sent since" (Wireshark's way to report it only once more).
+    dupacknum: i32,
+    lastsegmentflags: u32,
+    win_scale: i8,
+    fin: bool,
+}
+
+impl Default for Flow {
+    fn default() -> Self {
+        Flow {
+            base: None,
+            nextseq: None,
+            nextseq_time: 0,
+            maxseqtobeacked: None,
+            window: 0,
+            lastack: None,
+            lastacktime: 0,
+            lastnondupack: 0,
+            dupacknum: 0,
+            lastsegmentflags: 0,
+            win_scale: WS_UNKNOWN,
+            fin: false,
+        }
+    }
+}
+
+type End = (IpAddr, u16);
+
+/// One TCP conversation (one stream number).
+#[derive(Debug, Clone)]
+pub struct Conn {
+    pub stream: usize,
+    /// The two ends; `ends[0]` sent the first segment seen.
+    pub ends: [End; 2],
+    flows: [Flow; 2],
+    ts_mru_syn: Option<i64>,
+    ts_first_rtt: Option<i64>,
+    last_frame: u64,
+    rst: bool,
+    pub http: HttpConn,
+}
+
+impl Conn {
+    fn new(stream: usize, first: End, second: End) -> Self {
+        Conn {
+            stream,
+            ends: [first, second],
+            flows: Default::default(),
+            ts_mru_syn: None,
+            ts_first_rtt: None,
+            last_frame: 0,
+            rst: false,
+            http: HttpConn::default(),
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.rst || (self.flows[0].fin && self.flows[1].fin)
+    }
+}
+
+/// What the analysis made of one segment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SegInfo {
+    pub stream: usize,
+    /// 0: sent by the end that sent the stream's first segment; 1: by the other.
+    pub dir: usize,
+    /// Sequence and acknowledgment numbers relative to their bases.
+    pub rel_seq: u32,
+    pub rel_ack: Option<u32>,
+    /// The base of the other direction (for relative SACK edges).
+    pub rev_base: Option<u32>,
+    /// The window as Wireshark's tcp.window_size (scaled when scaling is known).
+    pub window: u64,
+    pub flags: u32,
+    /// Duplicate ACK: (frame of the last non-duplicate, count).
+    pub dup: Option<(u64, u32)>,
+}
+
+type Key = (End, End);
+
+fn key(a: End, b: End) -> Key {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+/// Every conversation seen (bounded), by address/port pair.
+#[derive(Debug, Default)]
+pub struct TcpTable {
+    by_key: HashMap<Key, usize>,
+    conns: HashMap<usize, Conn>,
+    next_stream: usize,
+    /// Sum of the conversations' `http.buffered()`.
+    http_buffered: usize,
+}
+
+impl TcpTable {
+    /// Number of conversations currently tracked.
+    pub fn len(&self) -> usize {
+        self.conns.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.conns.is_empty()
+    }
+
+    /// Bytes held by HTTP reassembly over all conversations.
+    pub fn http_buffered(&self) -> usize {
+        self.http_buffered
+    }
+
+    /// Passes a segment's payload to the stream's HTTP state, within the global budget:
+    /// a conversation that would exceed it gives up its incomplete messages.
+    pub fn http(&mut self, stream: usize, dir: usize, seq: u32, payload: &[u8]) -> Label {
+        let Some(c) = self.conns.get_mut(&stream) else {
+            return Label::Plain;
+        };
+        let before = c.http.buffered();
+        let label = c.http.segment(dir, seq, payload);
+        let after = c.http.buffered();
+        self.http_buffered = self.http_buffered - before + after;
+        if self.http_buffered > MAX_HTTP_BUFFERED {
+            c.http.drop_buffers();
+            self.http_buffered -= after;
+        }
+        label
+    }
+
+    /// Analyses one segment and returns what was found.
+    pub fn segment(&mut self, frame: u64, time_us: i64, seg: &TcpSeg) -> SegInfo {
+        let (src, dst) = ((seg.src, seg.sport), (seg.dst, seg.dport));
+        let k = key(src, dst);
+        let mut reused = false;
+        let existing = self
+            .by_key
+            .get(&k)
+            .copied()
+            .filter(|s| self.conns.contains_key(s));
+        let stream = match existing {
+            Some(s) => {
+                let c = &self.conns[&s];
+                let dir = usize::from(c.ends[0] != src);
+                let base = c.flows[dir].base;
+                // A new SYN with another initial sequence number: the port pair is
+                // reused by a new connection.
+                if seg.flags & (flag::SYN | flag::ACK) == flag::SYN
+                    && base.is_some_and(|b| b != seg.seq)
+                {
+                    reused = true;
+                    self.insert(k, src, dst)
+                } else {
+                    s
+                }
+            }
+            None => self.insert(k, src, dst),
+        };
+        match self.conns.get_mut(&stream) {
+            Some(conn) => analyze(conn, frame, time_us, seg, reused),
+            // Unreachable: the stream was found or inserted above.
+            None => SegInfo::default(),
+        }
+    }
+
+    fn insert(&mut self, k: Key, src: End, dst: End) -> usize {
+        if self.conns.len() >= MAX_STREAMS {
+            let victim = self
+                .conns
+                .values()
+                .filter(|c| c.finished())
+                .min_by_key(|c| c.last_frame)
+                .or_else(|| self.conns.values().min_by_key(|c| c.last_frame))
+                .map(|c| (c.stream, key(c.ends[0], c.ends[1])));
+            if let Some((s, vk)) = victim {
+                if let Some(c) = self.conns.remove(&s) {
+                    self.http_buffered -= c.http.buffered();
+                }
+                if self.by_key.get(&vk) == Some(&s) {
+                    self.by_key.remove(&vk);
+                }
+            }
+        }
+        let s = self.next_stream;
+        self.next_stream += 1;
+        self.conns.insert(s, Conn::new(s, src, dst));
+        self.by_key.insert(k, s);
+        s
+    }
+}
+
+fn analyze(conn: &mut Conn, frame: u64, now: i64, seg: &TcpSeg, reused: bool) -> SegInfo {
+    let fwd = usize::from(conn.ends[0] != (seg.src, seg.sport));
+    let rev = 1 - fwd;
+    let (seq, ack, flags, seglen) = (seg.seq, seg.ack, seg.flags, seg.seglen);
+    let syn = flags & flag::SYN != 0;
+    let control = flags & (flag::SYN | flag::FIN | flag::RST);
+    conn.last_frame = frame;
+    if flags & flag::RST != 0 {
+        conn.rst = true;
+    }
+    if flags & flag::FIN != 0 {
+        conn.flows[fwd].fin = true;
+    }
+
+    // Window scale: the option counts on SYNs only (RFC 7323), and only when both
+    // SYNs carry it.
+    if syn {
+        for o in &seg.options {
+            if let TcpOpt::WindowScale(s) = o {
+                conn.flows[fwd].win_scale = (*s).min(14) as i8;
+            }
+        }
+        if conn.flows[fwd].win_scale == WS_UNKNOWN {
+            conn.flows[fwd].win_scale = WS_NONE;
+            conn.flows[rev].win_scale = WS_NONE;
+        } else if flags & flag::ACK != 0 && conn.flows[rev].win_scale == WS_NONE {
+            conn.flows[fwd].win_scale = WS_NONE;
+        }
+    }
+    let window = match conn.flows[fwd].win_scale {
+        ws if ws >= 0 && !syn => u64::from(seg.window) << ws,
+        _ => u64::from(seg.window),
+    };
+
+    // Bases of the relative numbers.
+    if conn.flows[fwd].base.is_none() {
+        conn.flows[fwd].base = Some(if syn { seq } else { seq.wrapping_sub(1) });
+    }
+    if conn.flows[rev].base.is_none() && flags & flag::ACK != 0 {
+        conn.flows[rev].base = Some(ack.wrapping_sub(1));
+    }
+
+    // The handshake's round trip: from the SYN to the first ACK after it.
+    if syn && flags & flag::ACK == 0 {
+        conn.ts_mru_syn = Some(now);
+    }
+    if !syn
+        && flags & flag::ACK != 0
+        && conn.ts_first_rtt.is_none()
+        && let Some(t) = conn.ts_mru_syn
+    {
+        conn.ts_first_rtt = Some(now - t);
+    }
+
+    let mut fl = if reused { a::REUSED_PORTS } else { 0 };
+    let mut dup = None;
+    let (f, r) = if fwd == 0 {
+        let (x, y) = conn.flows.split_at_mut(1);
+        (&mut x[0], &mut y[0])
+    } else {
+        let (x, y) = conn.flows.split_at_mut(1);
+        (&mut y[0], &mut x[0])
+    };
+    let at_next = f.nextseq == Some(seq);
+    let same_ack = f.lastack == Some(ack);
+
+    'fwd: {
+        if seglen == 1 && at_next && r.window == 0 {
+            fl |= a::ZERO_WINDOW_PROBE;
+            break 'fwd;
+        }
+        if window == 0 && control == 0 {
+            fl |= a::ZERO_WINDOW;
+        }
+        if f.nextseq.is_some_and(|n| gt(seq, n)) && flags & flag::RST == 0 {
+            fl |= a::LOST_PACKET;
+        }
+        if seglen <= 1 && f.nextseq.is_some_and(|n| n.wrapping_sub(1) == seq) && control == 0 {
+            fl |= a::KEEP_ALIVE;
+        }
+        if seglen == 0 && window != 0 && window != f.window && at_next && same_ack && control == 0 {
+            fl |= a::WINDOW_UPDATE;
+        }
+        if seglen > 0
+            && r.win_scale != WS_UNKNOWN
+            && r.lastack.is_some_and(|l| {
+                u64::from(seq.wrapping_add(seglen)) == (u64::from(l) + r.window) % (1 << 32)
+            })
+            && control == 0
+        {
+            fl |= a::WINDOW_FULL;
+        }
+        let repeat = seglen == 0 && window == f.window && at_next && same_ack && control == 0;
+        if repeat && window != 0 && r.lastsegmentflags & a::KEEP_ALIVE != 0 {
+            fl |= a::KEEP_ALIVE_ACK;
+            break 'fwd;
+        }
+        if repeat && window == 0 && r.lastsegmentflags & a::ZERO_WINDOW_PROBE != 0 {
+            fl |= a::ZERO_WINDOW_PROBE_ACK;
+            break 'fwd;
+        }
+        if repeat && window != 0 {
+            f.dupacknum = if f.dupacknum == -1 {
+                1
+            } else {
+                f.dupacknum + 1
+            };
+            fl |= a::DUPLICATE_ACK;
+            dup = Some((f.lastnondupack, f.dupacknum.max(0) as u32));
+        }
+    }
+    if !same_ack {
+        f.lastnondupack = frame;
+        f.dupacknum = 0;
+    }
+
+    // An acknowledgment of data never seen. Reported when the other direction's
+    // highest contiguous sequence number lags behind the highest one, and then once
+    // more at most until that direction sends again (tshark 4.0's rule, including its
+    // plain, not wrap-aware, comparison).
+    if flags & flag::ACK != 0
+        && let Some(m) = r.maxseqtobeacked
+        && gt(ack, m)
+    {
+        let next = r.nextseq.unwrap_or(0);
+        if m < next {
+            r.maxseqtobeacked = Some(next);
+            fl |= a::ACK_LOST_PACKET;
+        } else {
+            if r.dupacknum == 0 {
+                fl |= a::ACK_LOST_PACKET;
+            }
+            r.dupacknum = -1;
+        }
+    }
+
+    if (seglen > 0 || flags & (flag::SYN | flag::FIN) != 0) && fl & a::KEEP_ALIVE == 0 {
+        let n = f.nextseq.unwrap_or(0);
+        // A segment one byte before the next expected one that brings more than one
+        // byte is new data (after a zero-window probe), not a retransmission.
+        let not_advanced =
+            f.nextseq.is_some_and(|n| lt(seq, n)) && !(seglen > 1 && n.wrapping_sub(1) == seq);
+        let ooo_thres = conn.ts_first_rtt.filter(|t| *t != 0).unwrap_or(3_000);
+        let syn_fin = u32::from(flags & (flag::SYN | flag::FIN) != 0);
+        // Data the receiver had already acknowledged is spurious, whatever its
+        // sequence number (tshark 4.0 checks this first).
+        if seglen > 0 && r.lastack.is_some_and(|l| le(seq.wrapping_add(seglen), l)) {
+            fl |= a::SPURIOUS_RETRANSMISSION;
+        } else if not_advanced
+            && r.dupacknum >= 2
+            && r.lastack == Some(seq)
+            && now - r.lastacktime < 20_000
+        {
+            fl |= a::FAST_RETRANSMISSION;
+        } else if not_advanced
+            && now - f.nextseq_time < ooo_thres
+            && n != seq.wrapping_add(seglen).wrapping_add(syn_fin)
+        {
+            fl |= a::OUT_OF_ORDER;
+        } else if not_advanced {
+            fl |= a::RETRANSMISSION;
+        }
+    }
+
+    let mut nextseq = seq.wrapping_add(seglen);
+    if flags & (flag::SYN | flag::FIN) != 0 {
+        nextseq = nextseq.wrapping_add(1);
+    }
+    if (f.nextseq.is_none() || f.nextseq.is_some_and(|n| gt(nextseq, n)))
+        && fl & a::ZERO_WINDOW_PROBE == 0
+    {
+        f.nextseq = Some(nextseq);
+        f.nextseq_time = now;
+    }
+    if (f.maxseqtobeacked.is_none() || f.maxseqtobeacked == Some(seq))
+        && fl & a::ZERO_WINDOW_PROBE == 0
+    {
+        f.maxseqtobeacked = f.nextseq;
+    }
+    f.window = window;
+    f.lastack = Some(ack);
+    f.lastacktime = now;
+    f.lastsegmentflags = fl;
+
+    SegInfo {
+        stream: conn.stream,
+        dir: fwd,
+        rel_seq: seq.wrapping_sub(conn.flows[fwd].base.unwrap_or(0)),
+        rel_ack: (flags & flag::ACK != 0)
+            .then(|| ack.wrapping_sub(conn.flows[rev].base.unwrap_or(0))),
+        rev_base: conn.flows[rev].base,
+        window,
+        flags: fl,
+        dup,
+    }
+}

@@ -1,0 +1,864 @@
+//! `taplab trace` against tshark on real captures. Each test serves the lab page with
+//! `taplab serve` on a real tap in a namespace of its own (tests/common), loads it with
+//! curl while tcpdump (and taplab's own `--pcap`) capture, then lists the capture with
+//! the release binary and compares it frame by frame with `tshark -r` of the same file:
+//! stream numbers, relative Seq/Ack, Len, flags, Win and options parsed back out of the
+//! listing's Info text, the bracketed analysis marks, and (on clean captures) every
+//! column of every line. The agreement found is written to
+//! target/test-artifacts/trace-<capture>.txt.
+
+mod common;
+
+use common::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Runs `taplab trace FILE ARGS`.
+fn trace(file: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("trace")
+        .arg(file)
+        .args(args)
+        .output()
+        .expect("run taplab trace")
+}
+
+fn trace_ok(file: &Path, args: &[&str]) -> String {
+    let out = trace(file, args);
+    assert!(
+        out.status.success(),
+        "taplab trace {} {args:?}: {}\n{}",
+        file.display(),
+        out.status,
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// One listing line, split into its columns.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Line {
+    no: u64,
+    time: String,
+    src: String,
+    dst: String,
+    proto: String,
+    len: String,
+    info: String,
+}
+
+/// The listing's lines (up to the blank line before the timelines).
+fn listing(out: &str) -> Vec<Line> {
+    let mut lines = out.lines();
+    let head = lines.next().unwrap_or("");
+    assert!(
+        head.split_whitespace().collect::<Vec<_>>()
+            == [
+                "No.",
+                "Time",
+                "Source",
+                "Destination",
+                "Protocol",
+                "Length",
+                "Info"
+            ],
+        "header: {head}"
+    );
+    lines
+        .take_while(|l| !l.is_empty())
+        .map(|l| {
+            let mut rest = l.trim_start();
+            let mut col = || {
+                let end = rest.find(' ').unwrap_or(rest.len());
+                let c = rest[..end].to_string();
+                rest = rest[end..].trim_start();
+                c
+            };
+            let (no, time, src, dst, proto, len) = (col(), col(), col(), col(), col(), col());
+            Line {
+                no: no.parse().unwrap_or_else(|_| panic!("frame number in {l}")),
+                time,
+                src: if src == "-" { String::new() } else { src },
+                dst: if dst == "-" { String::new() } else { dst },
+                proto,
+                len,
+                info: rest.to_string(),
+            }
+        })
+        .collect()
+}
+
+/// The TCP fields of one Info text, as the listing writes them.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct TcpInfo {
+    marks: Vec<String>,
+    sport: u16,
+    dport: u16,
+    flags: u16,
+    seq: u32,
+    ack: Option<u32>,
+    win: u64,
+    len: u32,
+    mss: Option<u32>,
+    ws: Option<u32>,
+    sack_perm: bool,
+    ts: Option<(u32, u32)>,
+    sack: Vec<(u32, u32)>,
+}
+
+fn flag_bits(names: &str) -> u16 {
+    let mut bits = 0;
+    for n in names.split(", ") {
+        bits |= match n {
+            "FIN" => 0x001,
+            "SYN" => 0x002,
+            "RST" => 0x004,
+            "PSH" => 0x008,
+            "ACK" => 0x010,
+            "URG" => 0x020,
+            "ECE" => 0x040,
+            "CWR" => 0x080,
+            "AE" => 0x100,
+            "Reserved" => 0xe00,
+            "<None>" => 0,
+            other => panic!("flag {other}"),
+        };
+    }
+    bits
+}
+
+/// Parses a TCP summary ("[marks] 51997 → 80 [SYN] Seq=0 … Len=0 MSS=1460 …").
+fn parse_tcp(info: &str) -> Option<TcpInfo> {
+    let mut t = TcpInfo::default();
+    let mut s = info;
+    while let Some(rest) = s.strip_prefix('[') {
+        let end = rest.find("] ")?;
+        t.marks.push(rest[..end].to_string());
+        s = &rest[end + 2..];
+    }
+    let (ports, rest) = s.split_once(" [")?;
+    let (sp, dp) = ports.split_once(" → ")?;
+    t.sport = sp.parse().ok()?;
+    t.dport = dp.parse().ok()?;
+    let (flags, rest) = rest.split_once("] ")?;
+    t.flags = flag_bits(flags);
+    let mut words = rest.split(' ').peekable();
+    let mut have_seq = false;
+    while let Some(w) = words.next() {
+        let (k, v) = w.split_once('=').unwrap_or((w, ""));
+        let num = || v.parse::<u64>().unwrap_or_else(|_| panic!("{w} in {info}"));
+        match k {
+            "Seq" => {
+                t.seq = num() as u32;
+                have_seq = true;
+            }
+            "Ack" => t.ack = Some(num() as u32),
+            "Win" => t.win = num(),
+            "Urg" => {}
+            "Len" => t.len = num() as u32,
+            "MSS" => t.mss = Some(num() as u32),
+            "WS" => t.ws = Some(num() as u32),
+            "SACK_PERM" => t.sack_perm = true,
+            "TSval" => {
+                let ecr = words.next()?.strip_prefix("TSecr=")?.parse().ok()?;
+                t.ts = Some((num() as u32, ecr));
+            }
+            "SLE" => {
+                let sre = words.next()?.strip_prefix("SRE=")?.parse().ok()?;
+                t.sack.push((num() as u32, sre));
+            }
+            "[TCP" => {
+                // "[TCP segment of a reassembled PDU]" (only when HTTP is decoded).
+                t.marks.push(
+                    words
+                        .by_ref()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .replace(']', ""),
+                );
+            }
+            _ => panic!("unexpected `{w}` in {info}"),
+        }
+    }
+    have_seq.then_some(t)
+}
+
+/// What tshark says about one frame.
+#[derive(Debug, Clone, Default)]
+struct Tshark {
+    no: u64,
+    stream: Option<usize>,
+    tcp: Option<TcpInfo>,
+    raw: Option<(u32, u32)>,
+    line: Line,
+}
+
+const FIELDS: [&str; 24] = [
+    "frame.number",
+    "_ws.col.Time",
+    "_ws.col.Source",
+    "_ws.col.Destination",
+    "_ws.col.Protocol",
+    "frame.len",
+    "_ws.col.Info",
+    "tcp.stream",
+    "tcp.srcport",
+    "tcp.dstport",
+    "tcp.seq",
+    "tcp.ack",
+    "tcp.len",
+    "tcp.flags.str",
+    "tcp.window_size",
+    "tcp.options.mss_val",
+    "tcp.options.wscale.multiplier",
+    "tcp.options.sack_perm",
+    "tcp.options.timestamp.tsval",
+    "tcp.options.timestamp.tsecr",
+    "tcp.options.sack_le",
+    "tcp.options.sack_re",
+    "tcp.seq_raw",
+    "tcp.ack_raw",
+];
+
+/// `tshark -r FILE -T fields …`, with HTTP decoding on or off.
+fn tshark(file: &Path, http: bool) -> Vec<Tshark> {
+    let mut c = Command::new("tshark");
+    c.arg("-r")
+        .arg(file)
+        .args(["-T", "fields", "-E", "separator=\t"]);
+    if !http {
+        c.args(["--disable-protocol", "http"]);
+    }
+    for f in FIELDS {
+        c.args(["-e", f]);
+    }
+    let out = c.output().expect("tshark");
+    assert!(out.status.success(), "tshark: {}", text(&out.stderr));
+    text(&out.stdout)
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            let get = |i: usize| f.get(i).copied().unwrap_or("");
+            let n = |i: usize| get(i).parse::<u64>().ok();
+            let line = Line {
+                no: n(0).unwrap(),
+                time: get(1).into(),
+                src: get(2).into(),
+                dst: get(3).into(),
+                proto: get(4).into(),
+                len: get(5).into(),
+                info: get(6).into(),
+            };
+            let mut t = Tshark {
+                no: line.no,
+                stream: n(7).map(|s| s as usize),
+                line,
+                ..Default::default()
+            };
+            if t.stream.is_some() {
+                // tcp.flags.str: "·······A··S·", 12 positions, most significant first.
+                let flags = get(13)
+                    .chars()
+                    .rev()
+                    .enumerate()
+                    .filter(|(_, ch)| *ch != '·')
+                    .fold(0u16, |b, (i, _)| b | (1 << i));
+                let list = |i: usize| -> Vec<u32> {
+                    get(i)
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(|s| s.parse().unwrap())
+                        .collect()
+                };
+                t.tcp = Some(TcpInfo {
+                    marks: Vec::new(),
+                    sport: n(8).unwrap() as u16,
+                    dport: n(9).unwrap() as u16,
+                    flags,
+                    seq: n(10).unwrap() as u32,
+                    ack: (flags & 0x010 != 0).then(|| n(11).unwrap() as u32),
+                    win: n(14).unwrap(),
+                    len: n(12).unwrap() as u32,
+                    mss: n(15).map(|v| v as u32),
+                    ws: n(16).map(|v| v as u32),
+                    sack_perm: !get(17).is_empty(),
+                    ts: n(18).map(|v| (v as u32, n(19).unwrap() as u32)),
+                    sack: list(20).into_iter().zip(list(21)).collect(),
+                });
+                t.raw = Some((n(22).unwrap() as u32, n(23).unwrap_or(0) as u32));
+            }
+            t
+        })
+        .collect()
+}
+
+/// Equal, or equal but for tshark's vendor names: Wireshark resolves the first three
+/// bytes of a MAC through its vendor table (a random MAC like 02:1a:… may become
+/// "MS-NLB-PhysServer-26_b7:f3:20:d5"), which taplab does not carry.
+fn same_modulo_vendor(ours: &str, theirs: &str) -> bool {
+    ours == theirs
+        || (ours.split(' ').count() == theirs.split(' ').count()
+            && ours.split(' ').zip(theirs.split(' ')).all(|(o, t)| {
+                o == t
+                    || t.rsplit_once('_').is_some_and(|(_, tail)| {
+                        o.len() == 17 && o.ends_with(tail) && tail.len() == 8
+                    })
+            }))
+}
+
+fn same_line(o: &Line, t: &Line) -> bool {
+    o.no == t.no
+        && o.time == t.time
+        && same_modulo_vendor(&o.src, &t.src)
+        && same_modulo_vendor(&o.dst, &t.dst)
+        && o.proto == t.proto
+        && o.len == t.len
+        && same_modulo_vendor(&o.info, &t.info)
+}
+
+/// The bracketed marks at the start of an Info text.
+fn marks(info: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut s = info;
+    while let Some(rest) = s.strip_prefix('[') {
+        let Some(end) = rest.find("] ") else { break };
+        out.push(rest[..end].to_string());
+        s = &rest[end + 2..];
+    }
+    out
+}
+
+fn artifacts() -> PathBuf {
+    let d = repo().join("target/test-artifacts");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// How closely one capture's listing matches tshark's.
+struct Agreement {
+    report: String,
+    /// Frames whose whole line (all columns) differs from tshark's, with both lines.
+    line_diffs: Vec<String>,
+    /// Per mark kind: (frames tshark marks, frames we mark, frames both mark).
+    marks: BTreeMap<String, (BTreeSet<u64>, BTreeSet<u64>)>,
+}
+
+/// Compares `taplab trace` with tshark on `file`; asserts what must hold on every
+/// capture (same TCP frames, streams and fields) and returns the rest for the caller.
+fn compare(name: &str, file: &Path) -> Agreement {
+    let theirs = tshark(file, false);
+    let plain = listing(&trace_ok(file, &["--no-http", "--no-states"]));
+    assert_eq!(plain.len(), theirs.len(), "{name}: frame count");
+    assert!(!plain.is_empty(), "{name}: empty capture");
+
+    // Streams: each --stream N listing holds exactly tshark's frames of stream N.
+    let mut streams: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
+    for t in &theirs {
+        if let Some(s) = t.stream {
+            streams.entry(s).or_default().push(t.no);
+        }
+    }
+    for (s, frames) in &streams {
+        let ours: Vec<u64> = listing(&trace_ok(
+            file,
+            &["--no-http", "--no-states", "--stream", &s.to_string()],
+        ))
+        .iter()
+        .map(|l| l.no)
+        .collect();
+        assert_eq!(&ours, frames, "{name}: frames of stream {s}");
+    }
+
+    // Every TCP field, parsed back out of our Info text.
+    let mut tcp_frames = 0;
+    let mut marks_by_kind: BTreeMap<String, (BTreeSet<u64>, BTreeSet<u64>)> = BTreeMap::new();
+    for (o, t) in plain.iter().zip(&theirs) {
+        assert_eq!(o.no, t.no);
+        for m in marks(&t.line.info) {
+            let kind = m.split(" ACK ").next().unwrap_or(&m).to_string();
+            marks_by_kind.entry(kind).or_default().0.insert(o.no);
+        }
+        for m in marks(&o.info) {
+            let kind = m.split(" ACK ").next().unwrap_or(&m).to_string();
+            marks_by_kind.entry(kind).or_default().1.insert(o.no);
+        }
+        let Some(want) = &t.tcp else {
+            continue;
+        };
+        tcp_frames += 1;
+        let mut got = parse_tcp(&o.info)
+            .unwrap_or_else(|| panic!("{name}: frame {}: no TCP summary in {}", o.no, o.info));
+        got.marks.clear();
+        assert_eq!(
+            &got, want,
+            "{name}: frame {}: {}\ntshark: {}",
+            o.no, o.info, t.line.info
+        );
+    }
+
+    // --absolute: the raw numbers.
+    let abs = listing(&trace_ok(file, &["--no-http", "--no-states", "--absolute"]));
+    for (o, t) in abs.iter().zip(&theirs) {
+        let (Some(raw), Some(want)) = (t.raw, &t.tcp) else {
+            continue;
+        };
+        let got = parse_tcp(&o.info).unwrap();
+        assert_eq!(got.seq, raw.0, "{name}: frame {} raw seq", o.no);
+        if want.ack.is_some() {
+            assert_eq!(got.ack, Some(raw.1), "{name}: frame {} raw ack", o.no);
+        }
+    }
+
+    // The whole lines, HTTP decoded, against tshark's columns.
+    let full = listing(&trace_ok(file, &["--no-states"]));
+    let theirs_http = tshark(file, true);
+    let mut line_diffs = Vec::new();
+    for (o, t) in full.iter().zip(&theirs_http) {
+        if !same_line(o, &t.line) {
+            line_diffs.push(format!("ours:   {o:?}\ntshark: {:?}", t.line));
+        }
+    }
+    let plain_info_equal = plain
+        .iter()
+        .zip(&theirs)
+        .filter(|(o, t)| same_modulo_vendor(&o.info, &t.line.info))
+        .count();
+
+    // --http: the rows tshark's `-Y http` shows, with the same Info.
+    let http_rows = listing(&trace_ok(file, &["--http", "--no-states"]));
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(file)
+        .args([
+            "-Y",
+            "http",
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+            "-e",
+            "_ws.col.Info",
+        ])
+        .output()
+        .unwrap();
+    let want_http: Vec<(u64, String)> = text(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let (n, i) = l.split_once('\t')?;
+            Some((n.parse().ok()?, i.to_string()))
+        })
+        .collect();
+    let got_http: Vec<(u64, String)> = http_rows.iter().map(|l| (l.no, l.info.clone())).collect();
+
+    let mut report = format!(
+        "{name}: {} frames, {tcp_frames} TCP in {} streams\n\
+         TCP fields (stream, Seq, Ack, Len, flags, Win, options, raw Seq/Ack): equal in {tcp_frames} of {tcp_frames}\n\
+         Info without HTTP equal: {plain_info_equal} of {}\n\
+         whole lines with HTTP equal: {} of {}\n\
+         --http rows: ours {}, tshark -Y http {}, equal: {}\n",
+        plain.len(),
+        streams.len(),
+        plain.len(),
+        full.len() - line_diffs.len(),
+        full.len(),
+        got_http.len(),
+        want_http.len(),
+        got_http == want_http,
+    );
+    for (kind, (t, o)) in &marks_by_kind {
+        report += &format!(
+            "[{kind}]: tshark {}, ours {}, both {}\n",
+            t.len(),
+            o.len(),
+            t.intersection(o).count()
+        );
+    }
+    for d in line_diffs.iter().take(20) {
+        report += d;
+        report.push('\n');
+    }
+    std::fs::write(artifacts().join(format!("trace-{name}.txt")), &report).unwrap();
+    eprintln!("{report}");
+    if got_http != want_http {
+        report += &format!("--http differs:\nours   {got_http:?}\ntshark {want_http:?}\n");
+    }
+    Agreement {
+        report,
+        line_diffs,
+        marks: marks_by_kind,
+    }
+}
+
+/// On a clean capture everything must agree.
+fn assert_exact(a: &Agreement) {
+    assert!(a.line_diffs.is_empty(), "{}", a.report);
+    for (kind, (t, o)) in &a.marks {
+        assert_eq!(t, o, "[{kind}] marks differ\n{}", a.report);
+    }
+    assert!(!a.report.contains("--http differs"), "{}", a.report);
+}
+
+/// The page load of the lab: one keep-alive curl for the page, its CSS, logo and audio
+/// (with Range, as browsers ask for audio), a second curl in parallel, a 404 and a
+/// Range request.
+fn page_load(t: &Taplab) {
+    let ns = &t.ns.name;
+    let first = Command::new("ip")
+        .args(["netns", "exec", ns, "curl", "-sS", "--max-time", "60"])
+        .args(["-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null"])
+        .args([
+            &format!("{URL}/"),
+            &format!("{URL}/style.css"),
+            &format!("{URL}/logo.svg"),
+        ])
+        .args(["--next", "-o", "/dev/null", "-H", "Range: bytes=0-"])
+        .arg(format!("{URL}/intro.wav"))
+        .spawn()
+        .unwrap();
+    let second = t.curl(&["-o", "/dev/null", &format!("{URL}/logo.svg")]);
+    let first = first.wait_with_output().unwrap();
+    assert!(first.status.success() && second.status.success());
+    let out = t.curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        &format!("{URL}/favicon.ico"),
+    ]);
+    assert_eq!(text(&out.stdout), "404");
+    let out = t.curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        "Range: bytes=100-199",
+        &format!("{URL}/intro.wav"),
+    ]);
+    assert_eq!(text(&out.stdout), "206");
+}
+
+/// Serves with `flags` and `--pcap`, loads the page while tcpdump captures, and returns
+/// (tcpdump's file, taplab's file) kept in `dir`.
+fn capture_page_load(dir: &TempDir, tag: &str, flags: &[&str]) -> (PathBuf, PathBuf) {
+    let ours = dir.path().join(format!("{tag}-serve.pcap"));
+    let mut args = flags.to_vec();
+    args.extend(["--pcap", ours.to_str().unwrap()]);
+    let t = Taplab::start(&args);
+    let mut cap = Capture::start(&t.ns);
+    page_load(&t);
+    std::thread::sleep(Duration::from_millis(300));
+    cap.finish();
+    let theirs = dir.path().join(format!("{tag}-tcpdump.pcap"));
+    std::fs::copy(&cap.file, &theirs).unwrap();
+    drop(t);
+    (theirs, ours)
+}
+
+#[test]
+fn trace_of_a_page_load_equals_tshark_on_both_capture_points() {
+    let dir = TempDir::new("trace-clean");
+    let (tcpdump, serve) = capture_page_load(&dir, "clean", &[]);
+    for (name, file) in [("clean-tcpdump", &tcpdump), ("clean-serve", &serve)] {
+        let a = compare(name, file);
+        assert_exact(&a);
+    }
+    // The same capture as pcapng and with nanosecond timestamps lists the same.
+    let base = trace_ok(&tcpdump, &[]);
+    for (fmt, ext) in [("pcapng", "pcapng"), ("nsecpcap", "ns.pcap")] {
+        let conv = dir.path().join(format!("clean.{ext}"));
+        let st = Command::new("editcap")
+            .args(["-F", fmt])
+            .arg(&tcpdump)
+            .arg(&conv)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        assert_eq!(trace_ok(&conv, &[]), base, "{fmt}");
+    }
+}
+
+#[test]
+fn trace_of_a_lossy_capture_marks_every_retransmission_tshark_marks() {
+    let dir = TempDir::new("trace-lossy");
+    let (tcpdump, _) = capture_page_load(&dir, "lossy", &["--loss", "0.1", "--seed", "3"]);
+    let a = compare("lossy-tcpdump", &tcpdump);
+    let retrans = |k: &str| a.marks.get(k).cloned().unwrap_or_default();
+    let (theirs, ours) = retrans("TCP Retransmission");
+    assert!(
+        !theirs.is_empty(),
+        "10 % loss and no retransmission?\n{}",
+        a.report
+    );
+    for kind in [
+        "TCP Retransmission",
+        "TCP Fast Retransmission",
+        "TCP Spurious Retransmission",
+    ] {
+        let (t, o) = retrans(kind);
+        let missing: Vec<_> = t.difference(&o).collect();
+        assert!(
+            missing.is_empty(),
+            "[{kind}] tshark marks {missing:?}, we do not\n{}",
+            a.report
+        );
+    }
+    assert!(ours.len() >= theirs.len());
+}
+
+#[test]
+fn trace_shows_the_knobs_as_tshark_does() {
+    let dir = TempDir::new("trace-knobs");
+    let (tcpdump, serve) = capture_page_load(
+        &dir,
+        "knobs",
+        &["--isn", "4294967000", "--mss", "536", "--wscale", "2"],
+    );
+    let a = compare("knobs-tcpdump", &tcpdump);
+    assert_exact(&a);
+    assert_exact(&compare("knobs-serve", &serve));
+    // The server's ISN wraps within the first response: absolute numbers show it.
+    let abs = trace_ok(&tcpdump, &["--absolute", "--stream", "0", "--no-states"]);
+    assert!(
+        abs.contains("80 → ") && abs.contains("[SYN, ACK] Seq=4294967000 "),
+        "{abs}"
+    );
+    let rel = trace_ok(&tcpdump, &["--stream", "0", "--no-states"]);
+    assert!(rel.contains("MSS=536 WS=4"), "{rel}");
+
+    let (tcpdump, _) =
+        capture_page_load(&dir, "plain", &["--wscale", "off", "--timestamps", "off"]);
+    let a = compare("nowscale-tcpdump", &tcpdump);
+    assert_exact(&a);
+    // The client offers both (tcpdump sees its SYN before taplab strips the option);
+    // the SYN-ACK has neither, so the windows stay unscaled.
+    let rel = trace_ok(&tcpdump, &["--stream", "0", "--no-states"]);
+    let synack = rel.lines().find(|l| l.contains("[SYN, ACK]")).unwrap();
+    assert!(
+        !synack.contains("WS=") && !synack.contains("TSval"),
+        "{rel}"
+    );
+    let third = rel.lines().nth(3).unwrap();
+    assert!(third.contains("[ACK] Seq=1 Ack=1 Win=64240 Len=0"), "{rel}");
+}
+
+/// The timeline block of one stream in `taplab trace` output.
+fn timeline_of(out: &str, stream: usize) -> Vec<String> {
+    let head = format!("Stream {stream}: ");
+    out.lines()
+        .skip_while(|l| !l.starts_with(&head))
+        .skip(2)
+        .take_while(|l| !l.is_empty())
+        .map(|l| {
+            let l = l.trim();
+            if l.starts_with("now:") {
+                l.to_string()
+            } else {
+                l.split_whitespace().skip(2).collect::<Vec<_>>().join(" ")
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn trace_state_timelines_of_a_client_first_and_a_server_first_close() {
+    // Client first: curl (HTTP/1.1) closes as soon as it has the page.
+    let t = Taplab::start(&[]);
+    let mut cap = Capture::start(&t.ns);
+    t.get("/");
+    std::thread::sleep(Duration::from_millis(300));
+    cap.finish();
+    let out = trace_ok(&cap.file, &["--stream", "0"]);
+    let tl = timeline_of(&out, 0);
+    let want_client = [
+        "CLOSED → SYN_SENT (its SYN)",
+        "LISTEN → SYN_RCVD (SYN seen)",
+        "SYN_SENT → ESTABLISHED (SYN-ACK seen)",
+        "SYN_RCVD → ESTABLISHED (ACK of its SYN-ACK)",
+        "ESTABLISHED → FIN_WAIT_1 (its FIN)",
+        "ESTABLISHED → CLOSE_WAIT (peer's FIN)",
+    ];
+    assert_eq!(&tl[..6], &want_client, "{out}");
+    // Then the client's FIN is acknowledged (on its own or with the server's FIN), the
+    // client reaches TIME_WAIT and the server CLOSED.
+    assert!(
+        tl.contains(&"CLOSE_WAIT → LAST_ACK (its FIN)".to_string()),
+        "{out}"
+    );
+    assert!(
+        tl.contains(&"FIN_WAIT_1 → FIN_WAIT_2 (ACK of its FIN)".to_string()),
+        "{out}"
+    );
+    assert!(
+        tl.contains(&"FIN_WAIT_2 → TIME_WAIT (peer's FIN)".to_string()),
+        "{out}"
+    );
+    assert_eq!(
+        tl.last().unwrap(),
+        "now: client TIME_WAIT, server CLOSED",
+        "{out}"
+    );
+    assert!(
+        out.contains("Stream 0: 192.168.69.100:")
+            && out.contains("↔ 192.168.69.1:80 (states inferred from the segments)"),
+        "{out}"
+    );
+    drop(t);
+
+    // Server first: the server's FIN rides on its last data segment.
+    let t = Taplab::start(&["--close", "server-first"]);
+    let mut cap = Capture::start(&t.ns);
+    t.get("/");
+    std::thread::sleep(Duration::from_millis(300));
+    cap.finish();
+    let out = trace_ok(&cap.file, &["--stream", "0"]);
+    let tl = timeline_of(&out, 0);
+    let fin = tl
+        .iter()
+        .position(|l| l == "ESTABLISHED → FIN_WAIT_1 (its FIN)")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(
+        tl[fin + 1],
+        "ESTABLISHED → CLOSE_WAIT (peer's FIN)",
+        "{out}"
+    );
+    // The FIN_WAIT_1 line is in the server's column: further right than the client's.
+    let block: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("Stream 0"))
+        .collect();
+    let col = |needle: &str| {
+        block
+            .iter()
+            .find(|l| l.contains(needle))
+            .and_then(|l| l.find(needle))
+            .unwrap()
+    };
+    assert!(
+        col("ESTABLISHED → FIN_WAIT_1") > col("ESTABLISHED → CLOSE_WAIT"),
+        "{out}"
+    );
+    assert!(
+        tl.contains(&"CLOSE_WAIT → LAST_ACK (its FIN)".to_string()),
+        "{out}"
+    );
+    assert_eq!(
+        tl.last().unwrap(),
+        "now: client CLOSED, server TIME_WAIT",
+        "{out}"
+    );
+    assert_exact(&compare("server-first-tcpdump", &cap.file));
+}
+
+#[test]
+fn trace_errors_are_one_line_and_it_needs_no_root() {
+    let dir = TempDir::new("trace-errors");
+    let one_line = |out: &Output, needle: &str| {
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.starts_with("taplab: error: ") && err.lines().count() == 1,
+            "{err}"
+        );
+        assert!(err.contains(needle), "`{needle}` not in {err}");
+    };
+    one_line(
+        &trace(&dir.path().join("nope.pcap"), &[]),
+        "does not exist: check the path",
+    );
+    one_line(
+        &trace(&repo().join("README.md"), &[]),
+        "is not a pcap or pcapng capture",
+    );
+    // A radiotap capture: a link type taplab does not read.
+    let mut b = 0xa1b2_c3d4u32.to_le_bytes().to_vec();
+    b.extend([2, 0, 4, 0]);
+    for v in [0u32, 0, 65535, 127] {
+        b.extend(v.to_le_bytes());
+    }
+    let radiotap = dir.path().join("wifi.pcap");
+    std::fs::write(&radiotap, &b).unwrap();
+    one_line(
+        &trace(&radiotap, &[]),
+        "link type 127 (IEEE 802.11 radiotap)",
+    );
+
+    // A real capture, cut in the middle of a frame: the complete frames and a warning.
+    let t = Taplab::start(&[]);
+    let mut cap = Capture::start(&t.ns);
+    t.get("/logo.svg");
+    std::thread::sleep(Duration::from_millis(200));
+    cap.finish();
+    drop(t);
+    let full = std::fs::read(&cap.file).unwrap();
+    let cut = dir.path().join("cut.pcap");
+    std::fs::write(&cut, &full[..full.len() - 10]).unwrap();
+    let out = trace(&cut, &["--no-states"]);
+    assert!(out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("taplab: warning: ") && err.contains("cut short"),
+        "{err}"
+    );
+    let n_full = listing(&trace_ok(&cap.file, &["--no-states"])).len();
+    assert_eq!(listing(&text(&out.stdout)).len(), n_full - 1);
+    one_line(
+        &trace(&cap.file, &["--stream", "99"]),
+        "there is no stream 99",
+    );
+
+    // Without root: as nobody, on a world-readable copy.
+    let copy = dir.path().join("copy.pcap");
+    std::fs::copy(&cap.file, &copy).unwrap();
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            BIN,
+            "trace",
+        ])
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), trace_ok(&copy, &[]));
+}
+
+#[test]
+fn trace_of_a_linux_cooked_capture_of_any_interface_equals_tshark() {
+    let t = Taplab::start(&[]);
+    let dir = TempDir::new("trace-any");
+    let file = dir.path().join("any.pcap");
+    let mut td =
+        t.ns.cmd("tcpdump")
+            .args(["-i", "any", "-nn", "-U", "--immediate-mode", "-w"])
+            .arg(&file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+    // tcpdump says "listening on any" once the capture is open.
+    let mut err = std::io::BufReader::new(td.stderr.take().unwrap());
+    let mut line = String::new();
+    let _ = std::io::BufRead::read_line(&mut err, &mut line);
+    t.get("/");
+    let out = t.curl(&["-o", "/dev/null", "http://[fdaa::1]/style.css"]);
+    assert!(out.status.success());
+    std::thread::sleep(Duration::from_millis(300));
+    stop_child(&mut td, Duration::from_secs(3));
+    let head = std::fs::read(&file).unwrap();
+    assert_eq!(
+        u32::from_le_bytes(head[20..24].try_into().unwrap()),
+        276,
+        "SLL2"
+    );
+    let a = compare("any-tcpdump", &file);
+    assert_exact(&a);
+}
