@@ -21,7 +21,7 @@ pub mod world;
 
 use crate::device::sim::{Side, WireConfig, derive_seed};
 use crate::knobs::{IsnMode, KnobArgs, TcpKnobs, Wscale, parse_secs};
-use crate::stack::state_name;
+use crate::trace::TcpState;
 use crate::trace::ladder::{self, Ladder, LadderOptions};
 use clap::Parser;
 use client::{ClientConfig, Plan};
@@ -380,6 +380,11 @@ fn resolve(a: LabArgs) -> Result<(RunConfig, Option<PathBuf>), String> {
     ))
 }
 
+/// A TCP state by the name the seeds' reports and `taplab trace` use: `SYN_RCVD`.
+fn state(s: smoltcp::socket::tcp::State) -> &'static str {
+    TcpState::from(s).name()
+}
+
 /// Seconds since `t0`, as the listing prints them (negative before the first frame).
 fn secs(t: smoltcp::time::Instant, t0: smoltcp::time::Instant) -> String {
     let us = (t - t0).total_micros() as i64 * if t < t0 { -1 } else { 1 };
@@ -477,7 +482,7 @@ fn report(
             secs(ch.time, t0),
             ch.side.name(),
             format!(":{}", client_end(ch).port),
-            format!("{} → {}", state_name(ch.from), state_name(ch.to)),
+            format!("{} → {}", state(ch.from), state(ch.to)),
             ch.frame.map_or_else(
                 || match ch.side {
                     Side::Client => "the client's own action or timer".to_string(),
@@ -588,10 +593,14 @@ fn ladder_of(
         if !streams.iter().any(|x| x.1 == s.stream) {
             streams.push((client, s.stream, f.time));
         }
+        // The analysis worth a note (a retransmission, a window update…); the label of
+        // bulk data ("TCP segment of a reassembled PDU") would only stop the ladder from
+        // condensing a run of data segments.
         let note = s
-            .notes
-            .first()
-            .map(|n| n.text().to_string())
+            .analysis
+            .iter()
+            .find(|a| !a.contains("reassembled PDU"))
+            .cloned()
             .or_else(|| s.http.clone());
         items.push((
             ((f.time - t0).total_micros() as i64, f.no, 0),
@@ -638,7 +647,7 @@ fn ladder_of(
                 time: t(c.time),
                 left: c.side == Side::Client,
                 stream,
-                state: state_name(c.to).to_string(),
+                state: state(c.to).to_string(),
                 inferred: false,
             }),
         ));

@@ -12,7 +12,7 @@ use super::client::FetchResult;
 use super::frames::{Frame, Note, Seg};
 use super::world::{Change, Outcome};
 use crate::device::sim::Side;
-use crate::stack::state_name;
+use crate::trace::TcpState;
 use smoltcp::socket::tcp::State;
 use std::fmt::Write as _;
 
@@ -75,7 +75,7 @@ impl Evidence<'_> {
         let mut v: Vec<&'static str> = Vec::new();
         for c in self.changes.iter().filter(|c| c.side == side) {
             for s in [c.from, c.to] {
-                let n = state_name(s);
+                let n = TcpState::from(s).name();
                 if !v.contains(&n) {
                     v.push(n);
                 }
