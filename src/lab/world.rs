@@ -13,7 +13,9 @@
 //! most one frame off the wire, until neither has anything left to do at this instant;
 //! then jump the clock to the earliest of the client's and server's timers and the wire's
 //! next delivery. No sleeping, no threads, no wall clock: the same config gives the same
-//! bytes.
+//! bytes. One run at a time per process: both stacks take their TCP timestamps from
+//! process-wide statics that each stores the virtual time into before it polls (smoltcp
+//! takes the generator as a plain `fn`), so two runs on two threads would mix them.
 
 use crate::clock::{Clock, VIRTUAL_EPOCH, VirtualClock, to_system_time};
 use crate::device::capture::{CaptureSink, FrameObserver};
