@@ -56,6 +56,9 @@ pub struct TraceArgs {
     /// Do not decode HTTP: every TCP row shows its TCP summary (tshark --disable-protocol http)
     #[arg(long, conflicts_with = "http")]
     pub no_http: bool,
+    /// Also draw a ladder picture (SVG) of the TCP streams in scope (see --stream)
+    #[arg(long, value_name = "OUT.svg")]
+    pub svg: Option<PathBuf>,
 }
 
 impl TraceArgs {
@@ -69,6 +72,7 @@ impl TraceArgs {
             http_only: self.http,
             states: !self.no_states,
             decode_http: !self.no_http,
+            svg: self.svg,
         }
     }
 }

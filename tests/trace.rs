@@ -862,3 +862,49 @@ fn trace_of_a_linux_cooked_capture_of_any_interface_equals_tshark() {
     let a = compare("any-tcpdump", &file);
     assert_exact(&a);
 }
+
+#[test]
+fn trace_draws_a_ladder_picture_a_renderer_accepts() {
+    let dir = TempDir::new("svg");
+    let (theirs, _ours) = capture_page_load(
+        &dir,
+        "svg",
+        &["--close", "client-first", "--close-wait", "30"],
+    );
+    let svg = dir.path().join("page.svg");
+    let out = trace_ok(&theirs, &["--stream", "0", "--svg", svg.to_str().unwrap()]);
+    assert!(out.contains("[SYN]"), "the listing still prints");
+    let text = std::fs::read_to_string(&svg).unwrap();
+    // The handshake, the teardown and both ends' states are in the picture.
+    for needle in [
+        "[SYN]",
+        "[SYN, ACK]",
+        "[FIN, ACK]",
+        "SYN_SENT",
+        "SYN_RCVD",
+        "ESTABLISHED",
+        "FIN_WAIT_2",
+        "TIME_WAIT",
+        "LAST_ACK",
+        "GET / HTTP/1.1",
+    ] {
+        assert!(text.contains(needle), "no {needle} in the SVG");
+    }
+    // A bulk transfer is condensed, not drawn segment by segment.
+    assert!(text.contains("more segments"), "no condensed band");
+    // A real renderer reads it (rsvg-convert fails on malformed XML).
+    let png = artifacts().join("trace-ladder.png");
+    let r = std::process::Command::new("rsvg-convert")
+        .arg(&svg)
+        .arg("-o")
+        .arg(&png)
+        .output()
+        .expect("rsvg-convert (librsvg2-bin)");
+    assert!(
+        r.status.success() && r.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert!(std::fs::metadata(&png).unwrap().len() > 20_000);
+    let _ = std::fs::copy(&svg, artifacts().join("trace-ladder.svg"));
+}

@@ -433,6 +433,30 @@ fn plan(items: &[Item], condense_after: usize, max_rows: usize) -> Vec<Row<'_>> 
             i = run.last + 1;
             continue;
         }
+        if let Item::Segment(s) = &items[i]
+            && is_pure_ack(s)
+        {
+            // A long run of pure ACKs one way (e.g. after a burst that ended with a
+            // [TCP Window Full]) condenses like data: first two, a band, last two.
+            let mut end = i;
+            while let Some(Item::Segment(n)) = items.get(end + 1)
+                && n.stream == s.stream
+                && n.from_left == s.from_left
+                && is_pure_ack(n)
+            {
+                end += 1;
+            }
+            let count = end - i + 1;
+            if count > condense_after && count > 2 * KEEP {
+                items[i..i + KEEP].iter().for_each(|it| p.item(it));
+                p.band(&items[i + KEEP..=end - KEEP]);
+                items[end + 1 - KEEP..=end].iter().for_each(|it| p.item(it));
+            } else {
+                items[i..=end].iter().for_each(|it| p.item(it));
+            }
+            i = end + 1;
+            continue;
+        }
         p.item(&items[i]);
         i += 1;
     }
@@ -594,6 +618,24 @@ fn band_text(b: &Band, multi: bool) -> (String, String) {
     } else {
         String::new()
     };
+    let (data_dir, ack_dir) = if b.from_left {
+        ("→", "←")
+    } else {
+        ("←", "→")
+    };
+    if b.data == 0 {
+        // A run of pure ACKs alone (after a burst that ended with a note): its own band.
+        let main = format!(
+            "⋮ {tag}{} in {} ⋮",
+            plural(b.acks, "more ACK", "more ACKs"),
+            fmt_dur(b.last_time - b.first_time),
+        );
+        let detail = format!(
+            "frames {}–{} not drawn · ACKs {data_dir}",
+            b.first_frame, b.last_frame
+        );
+        return (main, detail);
+    }
     let acks = if b.acks > 0 {
         format!(" and {}", plural(b.acks, "ACK", "ACKs"))
     } else {
@@ -605,11 +647,6 @@ fn band_text(b: &Band, multi: bool) -> (String, String) {
         fmt_bytes(b.bytes),
         fmt_dur(b.last_time - b.first_time),
     );
-    let (data_dir, ack_dir) = if b.from_left {
-        ("→", "←")
-    } else {
-        ("←", "→")
-    };
     let mut detail = format!(
         "frames {}–{} not drawn · data {data_dir}",
         b.first_frame, b.last_frame
@@ -1244,6 +1281,48 @@ fn draw(ladder: &Ladder, rows: &[Row<'_>]) -> String {
     draw_legend(&mut out, &entries, legend_top, width);
     out.push_str("</svg>\n");
     out
+}
+
+#[cfg(test)]
+mod ack_run_tests {
+    use super::*;
+
+    fn ack(frame: u64) -> Item {
+        Item::Segment(Segment {
+            frame,
+            time: frame as f64 * 1e-4,
+            from_left: true,
+            stream: 0,
+            flags: "ACK".into(),
+            label: format!("Seq=1 Ack={frame} Win=100 Len=0"),
+            len: 0,
+            note: None,
+        })
+    }
+
+    #[test]
+    fn a_long_run_of_pure_acks_condenses_into_its_own_band() {
+        let items: Vec<Item> = (1..=30).map(ack).collect();
+        let rows = plan(&items, 6, 400);
+        let bands: Vec<&Band> = rows
+            .iter()
+            .filter_map(|r| match r {
+                Row::Band(b) => Some(b),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(bands.len(), 1);
+        assert_eq!((bands[0].data, bands[0].acks), (0, 26));
+        assert_eq!(rows.len(), 5, "2 + band + 2");
+        let (main, detail) = band_text(bands[0], false);
+        assert!(main.contains("26 more ACKs"), "{main}");
+        assert!(
+            detail.contains("frames 3–28") && detail.contains("ACKs →"),
+            "{detail}"
+        );
+        // Six or fewer are drawn as they are.
+        assert_eq!(plan(&items[..6], 6, 400).len(), 6);
+    }
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ pub mod http;
 pub mod ladder;
 pub mod listing;
 pub mod pcap;
+pub mod picture;
 pub mod tcp;
 pub mod timeline;
 
@@ -42,6 +43,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
+/// Rows kept for a picture: beyond this the ladder would cap them anyway.
+const MAX_PICTURED: usize = 200_000;
+
 /// What `taplab trace` was asked for.
 #[derive(Debug, Clone, Default)]
 pub struct TraceOptions {
@@ -55,6 +59,8 @@ pub struct TraceOptions {
     pub states: bool,
     /// Decode HTTP (off: every TCP row shows its TCP summary).
     pub decode_http: bool,
+    /// Also draw the TCP rows in scope as an SVG ladder picture into this file.
+    pub svg: Option<PathBuf>,
 }
 
 /// The listing and timelines of a whole capture, as text; plus a warning about a damaged
@@ -72,6 +78,8 @@ pub fn render(opts: &TraceOptions) -> Result<(String, Option<String>), String> {
     // The streams' ends and states, kept as each stream was last seen (the tracker
     // itself may have let go of old ones).
     let mut ends: BTreeMap<usize, timeline::StreamStates> = BTreeMap::new();
+    // For the picture: the TCP rows in scope (bounded: the ladder condenses and caps).
+    let mut pictured: Vec<Row> = Vec::new();
     for f in &cap.frames {
         let row = analyzer.push_frame(f);
         let stream = row.tcp.as_ref().map(|t| t.stream);
@@ -87,6 +95,9 @@ pub fn render(opts: &TraceOptions) -> Result<(String, Option<String>), String> {
         }
         if opts.stream.is_some_and(|want| stream != Some(want)) {
             continue;
+        }
+        if opts.svg.is_some() && row.tcp.is_some() && pictured.len() < MAX_PICTURED {
+            pictured.push(row.clone());
         }
         if opts.http_only && !row.is_http() {
             continue;
@@ -108,6 +119,16 @@ pub fn render(opts: &TraceOptions) -> Result<(String, Option<String>), String> {
                 n - 1
             ),
         });
+    }
+    if let Some(path) = &opts.svg {
+        let all: Vec<StateChange> = changes.values().flatten().cloned().collect();
+        let title = format!("taplab trace {}", opts.file.display());
+        let l = picture::ladder(&title, &pictured, &all);
+        std::fs::write(
+            path,
+            ladder::render_svg(&l, &ladder::LadderOptions::default()),
+        )
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     if opts.states {
         for (s, st) in &ends {

@@ -1,0 +1,203 @@
+//! Ladder pictures of a capture: turns the listing's [`Row`]s and the state timeline's
+//! [`StateChange`]s into the [`Ladder`] that [`super::ladder::render_svg`] draws.
+//!
+//! The client (the end that sent the first SYN of the first stream pictured) is on the
+//! left, the server on the right. Each TCP row becomes one arrow labelled as the listing
+//! labels it (relative numbers, window, options); an HTTP row carries its request or
+//! status line as a note, a row with Wireshark analysis (a retransmission, a window
+//! update) carries that. A state change caused by a segment the end *sent* is drawn
+//! above that segment's arrow, one caused by a segment it *received* below it, and each
+//! end's first state is drawn before anything happens.
+
+use super::ladder::{Item, Ladder, Segment, StateMark};
+use super::listing::Row;
+use super::timeline::{Side, StateChange};
+use std::collections::BTreeMap;
+
+/// The ladder of the TCP rows of `rows` (the streams already chosen by the caller) with
+/// their state changes.
+pub fn ladder(title: &str, rows: &[Row], changes: &[StateChange]) -> Ladder {
+    // Each stream's client: the source of its first row with SYN and no ACK, else of
+    // its first row.
+    let mut clients: BTreeMap<usize, (String, u16)> = BTreeMap::new();
+    for r in rows {
+        if let Some(t) = &r.tcp {
+            let syn_only = t.flags == "SYN";
+            let entry = clients.entry(t.stream);
+            match entry {
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert((r.src.clone(), t.src_port));
+                }
+                std::collections::btree_map::Entry::Occupied(mut o) if syn_only => {
+                    o.insert((r.src.clone(), t.src_port));
+                }
+                _ => {}
+            }
+        }
+    }
+    let first = rows.iter().find_map(|r| r.tcp.as_ref().map(|t| (r, t)));
+    let (left, right) = match first {
+        Some((r, t)) => {
+            let (cip, cport) = clients.get(&t.stream).cloned().unwrap_or_default();
+            let (sip, sport) = if (r.src.as_str(), t.src_port) == (cip.as_str(), cport) {
+                (r.dst.clone(), t.dst_port)
+            } else {
+                (r.src.clone(), t.src_port)
+            };
+            (format!("client {cip}"), format!("server {sip}:{sport}"))
+        }
+        None => ("client".to_string(), "server".to_string()),
+    };
+
+    let mut by_frame: BTreeMap<u64, Vec<&StateChange>> = BTreeMap::new();
+    for c in changes {
+        by_frame.entry(c.frame).or_default().push(c);
+    }
+    let mut started: BTreeMap<(usize, bool), ()> = BTreeMap::new();
+    let mut items = Vec::new();
+    let mark = |c: &StateChange, state: String| StateMark {
+        time: c.time,
+        left: c.side == Side::Client,
+        stream: c.stream,
+        state,
+        inferred: c.inferred,
+    };
+    for r in rows {
+        let Some(t) = &r.tcp else { continue };
+        let Some(client) = clients.get(&t.stream) else {
+            continue;
+        };
+        let from_left = (r.src.as_str(), t.src_port) == (client.0.as_str(), client.1);
+        let here = by_frame.get(&r.no).map_or(&[][..], |v| v.as_slice());
+        for c in here {
+            let left = c.side == Side::Client;
+            if started.insert((c.stream, left), ()).is_none() {
+                items.push(Item::State(mark(c, c.from.to_string())));
+            }
+        }
+        // What an end does itself shows above its arrow; what it sees, below.
+        let (before, after): (Vec<&&StateChange>, Vec<&&StateChange>) =
+            here.iter().partition(|c| c.cause.starts_with("its "));
+        items.extend(
+            before
+                .into_iter()
+                .map(|c| Item::State(mark(c, c.to.to_string()))),
+        );
+        let mut label = format!("Seq={}", t.seq);
+        if let Some(a) = t.ack {
+            label += &format!(" Ack={a}");
+        }
+        label += &format!(" Win={} Len={}", t.win, t.len);
+        for o in &t.options {
+            label.push(' ');
+            label += o;
+        }
+        // Analysis worth a note (a retransmission, a window update); "segment of a
+        // reassembled PDU" is every body segment, and would stop long runs condensing.
+        let marks: Vec<&str> = t
+            .analysis
+            .iter()
+            .map(String::as_str)
+            .filter(|a| *a != "TCP segment of a reassembled PDU")
+            .collect();
+        let note = if r.is_http() {
+            Some(r.info.trim().to_string())
+        } else if !marks.is_empty() {
+            Some(marks.join(", "))
+        } else {
+            None
+        };
+        items.push(Item::Segment(Segment {
+            frame: r.no,
+            time: r.time,
+            from_left,
+            stream: t.stream,
+            flags: t.flags.clone(),
+            label,
+            len: t.len,
+            note,
+        }));
+        items.extend(
+            after
+                .into_iter()
+                .map(|c| Item::State(mark(c, c.to.to_string()))),
+        );
+    }
+    Ladder {
+        title: title.to_string(),
+        left,
+        right,
+        items,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ladder::{LadderOptions, render_svg};
+    use super::super::listing::{Analyzer, ListingOptions};
+    use super::super::pcap::LinkType;
+    use super::super::timeline::StateTracker;
+    use super::*;
+    use crate::testutil::{frame, segment};
+    use smoltcp::wire::{TcpControl, TcpRepr};
+
+    #[test]
+    fn a_handshake_and_close_become_arrows_and_states_in_order() {
+        let c = |ctl, seq, ack: Option<u32>, payload: &'static [u8]| TcpRepr {
+            payload,
+            ..segment(40000, 80, ctl, seq, ack)
+        };
+        let s = |ctl, seq, ack: Option<u32>| segment(80, 40000, ctl, seq, ack);
+        let frames = [
+            frame(false, &c(TcpControl::Syn, 100, None, b"")),
+            frame(true, &s(TcpControl::Syn, 500, Some(101))),
+            frame(false, &c(TcpControl::None, 101, Some(501), b"")),
+            frame(
+                false,
+                &c(TcpControl::Psh, 101, Some(501), b"GET / HTTP/1.1\r\n\r\n"),
+            ),
+            frame(false, &c(TcpControl::Fin, 119, Some(501), b"")),
+            frame(true, &s(TcpControl::Fin, 501, Some(120))),
+            frame(false, &c(TcpControl::None, 120, Some(502), b"")),
+        ];
+        let mut a = Analyzer::new(ListingOptions::default());
+        let mut tr = StateTracker::new();
+        let mut rows = Vec::new();
+        let mut changes = Vec::new();
+        for (i, f) in frames.iter().enumerate() {
+            let row = a.push(1_000_000 + i as i64 * 1000, LinkType::Ethernet, f);
+            changes.extend(tr.push(&row));
+            rows.push(row);
+        }
+        let l = ladder("t", &rows, &changes);
+        assert_eq!(l.left, "client 192.168.69.100");
+        assert_eq!(l.right, "server 192.168.69.1:80");
+        let kinds: Vec<String> = l
+            .items
+            .iter()
+            .map(|i| match i {
+                Item::Segment(s) => format!("{}{}", if s.from_left { ">" } else { "<" }, s.flags),
+                Item::State(m) => format!("{}:{}", if m.left { "C" } else { "S" }, m.state),
+            })
+            .collect();
+        // Initial states first, SYN_SENT above the SYN, SYN_RCVD below it, ...
+        assert_eq!(
+            &kinds[..5],
+            ["C:CLOSED", "S:LISTEN", "C:SYN_SENT", ">SYN", "S:SYN_RCVD"]
+        );
+        assert!(kinds.contains(&"C:TIME_WAIT".to_string()), "{kinds:?}");
+        assert!(kinds.contains(&"S:CLOSED".to_string()), "{kinds:?}");
+        let get = l.items.iter().find_map(|i| match i {
+            Item::Segment(s) if s.len > 0 => Some(s),
+            _ => None,
+        });
+        assert_eq!(get.unwrap().note.as_deref(), Some("GET / HTTP/1.1"));
+        let svg = render_svg(&l, &LadderOptions::default());
+        assert!(
+            svg.starts_with("<svg") || svg.starts_with("<?xml"),
+            "{}",
+            &svg[..40]
+        );
+        assert!(svg.contains("TIME_WAIT"));
+    }
+}
