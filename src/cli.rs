@@ -26,6 +26,10 @@ pub struct Cli {
 pub enum Command {
     /// Serve www/ over HTTP from smoltcp on a tap device (default http://192.168.69.1/)
     Serve(ServeArgs),
+    /// Run a deterministic experiment in one process: the serve stack and a browser-like
+    /// client over a virtual wire (`taplab lab --list` names them)
+    #[command(args_override_self = true)]
+    Lab(crate::lab::LabArgs),
     /// Run a packetdrill-style script against the server stack, in memory and virtual time (no tap, no root)
     Script(crate::script::ScriptArgs),
     /// List a capture (pcap/pcapng) as Wireshark does, plus each TCP stream's inferred states
@@ -193,20 +197,30 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     // A script's report is its output; the per-connection info lines (with wall-clock
     // stamps) would only interleave with it, so scripts log warnings only by default.
+    // The lab likewise, and its output must not depend on the wall clock at all: its log
+    // lines carry no time.
+    let lab = matches!(cli.command, Command::Lab(_));
     let default_log = match cli.command {
-        Command::Script(_) => "taplab=warn",
+        Command::Script(_) | Command::Lab(_) => "taplab=warn",
         _ => "taplab=info",
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_log))
-        .format_timestamp_millis()
-        .init();
+    let mut logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_log));
+    if lab {
+        logger.format_timestamp(None);
+    } else {
+        logger.format_timestamp_millis();
+    }
+    logger.init();
     let result = match cli.command {
-        Command::Serve(args) => args.into_options().and_then(serve::run),
-        Command::Script(args) => crate::script::run_cli(args),
-        Command::Trace(args) => crate::trace::run(&args.into_options()),
+        Command::Serve(args) => args.into_options().and_then(serve::run).map(|()| 0),
+        Command::Script(args) => crate::script::run_cli(args).map(|()| 0),
+        Command::Trace(args) => crate::trace::run(&args.into_options()).map(|()| 0),
+        // The lab re-reads its own arguments: a scenario's preset goes in front of them.
+        Command::Lab(_) => crate::lab::main(std::env::args_os().collect()),
     };
     match result {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("taplab: error: {e}");
             1

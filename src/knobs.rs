@@ -328,7 +328,7 @@ impl KnobArgs {
     }
 }
 
-fn parse_isn(s: &str) -> Result<IsnMode, String> {
+pub fn parse_isn(s: &str) -> Result<IsnMode, String> {
     match s {
         "random" => Ok(IsnMode::Random),
         "keyed" => Ok(IsnMode::Keyed),
@@ -339,7 +339,7 @@ fn parse_isn(s: &str) -> Result<IsnMode, String> {
     }
 }
 
-fn parse_wscale(s: &str) -> Result<Wscale, String> {
+pub fn parse_wscale(s: &str) -> Result<Wscale, String> {
     match s {
         "off" => Ok(Wscale::Off),
         n => match n.parse::<u8>() {
@@ -377,7 +377,7 @@ fn parse_fin(s: &str) -> Result<FinMode, String> {
     }
 }
 
-fn parse_onoff(s: &str) -> Result<bool, String> {
+pub fn parse_onoff(s: &str) -> Result<bool, String> {
     match s {
         "on" => Ok(true),
         "off" => Ok(false),

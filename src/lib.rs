@@ -19,6 +19,8 @@
 //!
 //! - [`clock`]: time is passed in, never read behind the caller's back.
 //! - [`serve`]: the `taplab serve` event loop that joins the pieces to a real tap.
+//! - [`lab`]: `taplab lab`, the same server stack and a browser-like client on two ends of
+//!   a virtual wire (`device::sim`), driven by a virtual clock: deterministic experiments.
 //! - [`script`]: `taplab script FILE`, a packetdrill-style scripted peer that drives the
 //!   same server stack in memory and in virtual time and checks every segment it sends.
 //! - [`trace`]: `taplab trace`: captures in, Wireshark's listing and each TCP stream's
@@ -30,6 +32,7 @@ pub mod clock;
 pub mod device;
 pub mod http;
 pub mod knobs;
+pub mod lab;
 pub mod live;
 pub mod script;
 pub mod serve;

@@ -42,8 +42,21 @@ struct Conn {
 /// is done before it closes after all (a bound, so a silent client cannot pin a socket).
 pub const CLIENT_FIRST_WAIT: Duration = Duration::from_secs(30);
 
+/// A TCP state change of one of our sockets, as smoltcp reported it (see
+/// [`Server::record_states`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateChange {
+    pub time: Instant,
+    pub local: IpEndpoint,
+    pub remote: IpEndpoint,
+    pub from: smoltcp::socket::tcp::State,
+    pub to: smoltcp::socket::tcp::State,
+}
+
 pub struct Server {
     stack: Stack,
+    /// Kept only when asked for (the lab's timelines); taken by [`Server::take_states`].
+    states: Option<Vec<StateChange>>,
     site: Site,
     http: HttpConfig,
     conns: Vec<Option<Conn>>,
@@ -90,6 +103,7 @@ impl Server {
         let conns = (0..stack.slot_count()).map(|_| None).collect();
         Server {
             stack,
+            states: None,
             site,
             http,
             conns,
@@ -107,6 +121,17 @@ impl Server {
 
     pub fn stack(&mut self) -> &mut Stack {
         &mut self.stack
+    }
+
+    /// From now on keep every state change of every socket until [`Server::take_states`]
+    /// (the lab drains it after each step, so it stays small).
+    pub fn record_states(&mut self) {
+        self.states.get_or_insert_with(Vec::new);
+    }
+
+    /// The state changes recorded since the last call.
+    pub fn take_states(&mut self) -> Vec<StateChange> {
+        self.states.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Number of connections currently open.
@@ -197,6 +222,15 @@ impl Server {
                 to,
                 ..
             } => {
+                if let Some(states) = self.states.as_mut() {
+                    states.push(StateChange {
+                        time: now,
+                        local,
+                        remote,
+                        from,
+                        to,
+                    });
+                }
                 let (from, to) = (state_name(from), state_name(to));
                 self.table
                     .borrow_mut()

@@ -1,14 +1,16 @@
 //! Frame devices for the stack: smoltcp [`Device`](smoltcp::phy::Device) implementations
 //! and the middlewares that wrap them.
 //!
-//! Frames enter from a device (today the Linux tap, [`tap::TapDevice`]), pass through any
-//! middlewares stacked on it (each one wraps the next, like smoltcp's own `Tracer` or
-//! `PcapWriter`), and reach the smoltcp `Interface`; frames the interface transmits go
-//! back down the same chain. [`capture::CaptureSink`] (the pcap and observers, via
-//! smoltcp's `PcapWriter`), [`knobs::KnobsLayer`] (TCP rewriting for the knobs smoltcp
-//! has no setter for) and [`gate::SynGate`] are such middlewares.
+//! Frames enter from a device (the Linux tap, [`tap::TapDevice`], or one end of the lab's
+//! virtual wire, [`sim::SimEnd`]), pass through any middlewares stacked on it (each one
+//! wraps the next, like smoltcp's own `Tracer` or `PcapWriter`), and reach the smoltcp
+//! `Interface`; frames the interface transmits go back down the same chain.
+//! [`capture::CaptureSink`] (the pcap and observers, via smoltcp's `PcapWriter`),
+//! [`knobs::KnobsLayer`] (TCP rewriting for the knobs smoltcp has no setter for) and
+//! [`gate::SynGate`] are such middlewares.
 
 pub mod capture;
 pub mod gate;
 pub mod knobs;
+pub mod sim;
 pub mod tap;

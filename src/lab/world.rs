@@ -1,0 +1,298 @@
+//! One lab run: the server stack of `taplab serve` and the lab's client, joined by the
+//! virtual wire, driven by one [`VirtualClock`] that jumps from event to event.
+//!
+//! What goes in is a [`RunConfig`] (server knobs, client, wire, seed, files). The server
+//! side is built exactly as `serve` builds it — the wire's server end, then the capture
+//! (smoltcp's `PcapWriter` with our `CaptureSink`: the pcap and the `/tcpinfo` table),
+//! then the `KnobsLayer`, a [`Stack`] and a [`Server`] on `www/` — only the device and the
+//! clock differ. What comes out is an [`Outcome`]: every frame at the server's end of the
+//! wire (what tcpdump on tap0 would see), both sides' real TCP state changes with the
+//! time and the frame that caused them, the client's fetch results and the wire's faults.
+//!
+//! The loop: at the current instant, step the client and then the server, each taking at
+//! most one frame off the wire, until neither has anything left to do at this instant;
+//! then jump the clock to the earliest of the client's and server's timers and the wire's
+//! next delivery. No sleeping, no threads, no wall clock: the same config gives the same
+//! bytes. One run at a time per process: both stacks take their TCP timestamps from
+//! process-wide statics that each stores the virtual time into before it polls (smoltcp
+//! takes the generator as a plain `fn`), so two runs on two threads would mix them.
+
+use crate::clock::{Clock, VIRTUAL_EPOCH, VirtualClock, to_system_time};
+use crate::device::capture::{CaptureSink, FrameObserver};
+use crate::device::knobs::{KnobsLayer, RewriteConfig};
+use crate::device::sim::{Fault, Side, Wire, WireConfig, derive_seed};
+use crate::http::Site;
+use crate::knobs::TcpKnobs;
+use crate::lab::client::{Client, ClientConfig, FetchResult, client_device};
+use crate::lab::frames::Captured;
+use crate::serve::{MAC, TX_BUFFER, http_config};
+use crate::server::Server;
+use crate::stack::{Stack, StackConfig};
+use crate::tcpinfo::ConnTable;
+use smoltcp::phy::{PcapMode, PcapWriter};
+use smoltcp::socket::tcp;
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{IpCidr, IpEndpoint, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr};
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+/// Every file in www/ reports this modification time in the lab (2025-12-31T00:00:00Z,
+/// the day before [`VIRTUAL_EPOCH`]), so Last-Modified and ETag are the same everywhere.
+pub const LAB_MTIME: Instant = Instant::from_micros_const(1_767_139_200_000_000);
+
+/// Most steps in one run: a bound for a run that never settles.
+pub const MAX_ITERATIONS: u64 = 2_000_000;
+/// Most frames kept for the listing (the pcap keeps all of them).
+pub const MAX_FRAMES: usize = 200_000;
+
+/// Everything one run needs.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub server_knobs: TcpKnobs,
+    pub max_conns: usize,
+    pub request_timeout: std::time::Duration,
+    pub www: PathBuf,
+    pub wire: WireConfig,
+    pub client: ClientConfig,
+    pub seed: u64,
+    pub pcap: Option<PathBuf>,
+    /// Virtual time after which the run stops, settled or not.
+    pub time_limit: Duration,
+}
+
+/// A TCP state change of one side's socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    pub time: Instant,
+    pub side: Side,
+    pub local: IpEndpoint,
+    pub remote: IpEndpoint,
+    pub from: tcp::State,
+    pub to: tcp::State,
+    /// The captured frame (1-based) whose arrival at that side caused the change; None
+    /// when the side's own application or a timer did.
+    pub frame: Option<usize>,
+}
+
+/// Why the run stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The client is done and every socket on both sides is closed again.
+    Settled,
+    /// Nothing was left to happen, but not everything had closed.
+    Idle,
+    TimeLimit,
+    IterationLimit,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Every frame at the server's end of the wire, in capture order.
+    pub frames: Vec<Captured>,
+    /// Both sides' state changes in the order they happened.
+    pub changes: Vec<Change>,
+    pub results: Vec<FetchResult>,
+    pub faults: Vec<Fault>,
+    pub fault_count: u64,
+    pub end: End,
+    pub started: Instant,
+    pub ended: Instant,
+    pub iterations: u64,
+}
+
+/// The capture point's record of frames, for the listing (the pcap file is written by
+/// the `CaptureSink` itself).
+#[derive(Default)]
+struct Recorder {
+    frames: Vec<Captured>,
+    /// Capture numbers of the frames the server sent, in sending order: the wire numbers
+    /// each side's frames, and this maps the server's n-th to its place in the capture.
+    server_sent: Vec<usize>,
+    count: usize,
+}
+
+impl FrameObserver for Recorder {
+    fn frame(&mut self, time: Instant, frame: &[u8]) {
+        self.count += 1;
+        if frame.get(6..12) == Some(&MAC.0[..]) {
+            self.server_sent.push(self.count);
+        }
+        if self.frames.len() < MAX_FRAMES {
+            self.frames.push(Captured {
+                time,
+                frame: frame.to_vec(),
+            });
+        }
+    }
+}
+
+/// The server's addresses and its view of the client side, as in `serve`'s defaults.
+pub const SERVER_CIDR4: Ipv4Cidr = Ipv4Cidr::new(Ipv4Address::new(192, 168, 69, 1), 24);
+pub const SERVER_CIDR6: Ipv6Cidr = Ipv6Cidr::new(Ipv6Address::new(0xfdaa, 0, 0, 0, 0, 0, 0, 1), 64);
+
+/// Runs the experiment to its end.
+pub fn run(config: &RunConfig) -> Result<Outcome, String> {
+    let site = Site::open(&config.www)
+        .map_err(|e| {
+            format!(
+                "cannot serve site root {}: {e} (run from the repository root, or pass --www DIR)",
+                config.www.display()
+            )
+        })?
+        .with_fixed_mtime(to_system_time(LAB_MTIME));
+    let clock = VirtualClock::new(VIRTUAL_EPOCH);
+    let mtu = config.server_knobs.mtu;
+    let wire = Wire::new(config.wire.clone(), mtu);
+
+    // The server side, built as `serve` builds it (see serve::run and serve_loop).
+    let table = Rc::new(RefCell::new(ConnTable::new(MAC, 4 * config.max_conns + 64)));
+    let recorder = Rc::new(RefCell::new(Recorder::default()));
+    let observers: Vec<Rc<RefCell<dyn FrameObserver>>> = vec![table.clone(), recorder.clone()];
+    let sink = CaptureSink::new(config.pcap.as_deref(), observers).map_err(|e| {
+        format!(
+            "cannot write the capture {}: {e}",
+            config.pcap.as_deref().unwrap_or(Path::new("")).display()
+        )
+    })?;
+    let capture = PcapWriter::new(wire.end(Side::Server), sink, PcapMode::Both);
+    let rewrite = RewriteConfig::from_knobs(
+        &config.server_knobs,
+        (
+            derive_seed(config.seed, "server-isn-key-0"),
+            derive_seed(config.seed, "server-isn-key-1"),
+        ),
+        4 * config.max_conns + 64,
+    );
+    let mut server_dev = KnobsLayer::new(capture, rewrite);
+    let stack_config = StackConfig {
+        mac: MAC,
+        addrs: vec![IpCidr::Ipv4(SERVER_CIDR4), IpCidr::Ipv6(SERVER_CIDR6)],
+        gateway4: Some(crate::lab::client::CLIENT_V4),
+        gateway6: Some(crate::lab::client::CLIENT_V6),
+        port: 80,
+        max_conns: config.max_conns,
+        tx_buffer: TX_BUFFER,
+        knobs: config.server_knobs.clone(),
+        random_seed: derive_seed(config.seed, "server-smoltcp"),
+    };
+    let stack = Stack::new(&stack_config, &mut server_dev, clock.now());
+    let http = http_config(&config.server_knobs, config.request_timeout);
+    let mut server = Server::new(stack, site, http, config.server_knobs.clone(), table);
+    server.record_states();
+
+    // The client side.
+    let mut client_dev = client_device(wire.end(Side::Client), &config.client);
+    let mut client = Client::new(config.client.clone(), &mut client_dev, clock.now());
+
+    let started = clock.now();
+    let deadline = started + config.time_limit;
+    let mut changes = Vec::new();
+    let mut iterations = 0u64;
+    let mut server_states = slot_states(&mut server);
+    let end = loop {
+        iterations += 1;
+        if iterations > MAX_ITERATIONS {
+            break End::IterationLimit;
+        }
+        let now = clock.now();
+
+        // The client: at most one frame.
+        wire.set_budget(Side::Client, Some(1));
+        let client_sent = wire.sent(Side::Client);
+        let mut progressed = client.step(now, &mut client_dev);
+        progressed |= wire.sent(Side::Client) != client_sent;
+        let got = wire.take_last_received(Side::Client).and_then(|n| {
+            let r = recorder.borrow();
+            r.server_sent.get(n as usize - 1).copied()
+        });
+        for c in client.take_states() {
+            progressed = true;
+            changes.push(Change {
+                time: c.time,
+                side: Side::Client,
+                local: c.local,
+                remote: c.remote,
+                from: c.from,
+                to: c.to,
+                frame: got,
+            });
+        }
+
+        // The server: at most one frame, exactly as `serve` steps it.
+        wire.set_budget(Side::Server, Some(1));
+        let before = recorder.borrow().count;
+        let server_sent = wire.sent(Side::Server);
+        server.step(&clock, &mut server_dev);
+        let got = wire.take_last_received(Side::Server).map(|_| before + 1);
+        progressed |= got.is_some() || wire.sent(Side::Server) != server_sent;
+        // A socket can change state without sending (TIME-WAIT running out): the stack
+        // notices at its next step, so step again at this instant.
+        let now_states = slot_states(&mut server);
+        progressed |= now_states != server_states;
+        server_states = now_states;
+        for c in server.take_states() {
+            progressed = true;
+            changes.push(Change {
+                time: c.time,
+                side: Side::Server,
+                local: c.local,
+                remote: c.remote,
+                from: c.from,
+                to: c.to,
+                frame: got,
+            });
+        }
+
+        if progressed || wire.has_due(Side::Client, now) || wire.has_due(Side::Server, now) {
+            continue;
+        }
+        if client.finished() && wire.in_flight() == 0 && server_idle(&mut server) {
+            break End::Settled;
+        }
+        let sources = [
+            client.poll_at(now),
+            server.poll_delay(now).map(|d| now + d),
+            wire.next_delivery(),
+        ];
+        log::trace!("lab: at {now} next events client/server/wire {sources:?}");
+        let next = sources.into_iter().flatten().min();
+        let Some(next) = next else {
+            break End::Idle;
+        };
+        // Nothing happened at this instant, so time must move on, if only by 1 µs.
+        let next = next.max(now + Duration::from_micros(1));
+        if next > deadline {
+            break End::TimeLimit;
+        }
+        clock.advance_to(next);
+    };
+    let (faults, fault_count) = wire.faults();
+    let frames = std::mem::take(&mut recorder.borrow_mut().frames);
+    Ok(Outcome {
+        frames,
+        changes,
+        results: client.results().to_vec(),
+        faults,
+        fault_count,
+        end,
+        started,
+        ended: clock.now(),
+        iterations,
+    })
+}
+
+/// The state of every server socket, to notice changes between steps.
+fn slot_states(server: &mut Server) -> Vec<tcp::State> {
+    let stack = server.stack();
+    (0..stack.slot_count())
+        .map(|i| stack.socket(i).state())
+        .collect()
+}
+
+/// Every server socket listens again: no connection, no TIME-WAIT left.
+fn server_idle(server: &mut Server) -> bool {
+    let stack = server.stack();
+    (0..stack.slot_count()).all(|i| stack.socket(i).state() == tcp::State::Listen)
+}

@@ -1,0 +1,373 @@
+//! `taplab lab`: every scenario against its golden output, run twice, its pcap read by
+//! tshark, its own check passing; plus the CLI's list, errors and overrides, and page
+//! loads over a lossy wire.
+//!
+//! The golden files are `tests/golden/SCENARIO.txt`: a first line with the FNV-1a-64 hash
+//! of the scenario's pcap, then its whole stdout (listing, faults, timelines, requests,
+//! verdict). `TAPLAB_BLESS=1 cargo test --release --test lab` rewrites them.
+//!
+//! No root and no network: everything runs in the taplab process.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const BIN: &str = env!("CARGO_BIN_EXE_taplab");
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn golden_dir() -> PathBuf {
+    repo().join("tests/golden")
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A scratch file path, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(ext: &str) -> Scratch {
+        Scratch(std::env::temp_dir().join(format!(
+            "taplab-lab-{}-{}.{ext}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        )))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Runs `taplab lab ARGS` from the repository root (where www/ is).
+fn lab(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("lab")
+        .args(args)
+        .current_dir(repo())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run taplab")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// FNV-1a, 64 bits, in hex: a small fingerprint of a pcap for the golden files.
+fn fnv1a64(data: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in data {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+fn scenarios() -> Vec<String> {
+    let out = lab(&["--list"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect()
+}
+
+/// tshark's complaints about a capture: malformed frames, bad checksums, expert errors.
+/// One kind is excused: Wireshark's TCP reassembly reports "New fragment overlaps old data
+/// (retransmission?)" when a segment is retransmitted after the PDU it belongs to was
+/// already reassembled. That happens on lossy runs (smoltcp resends its whole flight
+/// after a timeout); it is excused only on frames tshark itself marks as retransmissions.
+fn tshark_complaints(path: &Path) -> String {
+    let filter = "(_ws.malformed || _ws.expert.severity >= error || tcp.checksum.status == 2 \
+                  || ip.checksum.status == 2) && !((tcp.analysis.retransmission || \
+                  tcp.analysis.fast_retransmission || tcp.analysis.spurious_retransmission) \
+                  && _ws.expert.message contains \"(retransmission?)\")";
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(path)
+        .args([
+            "-o",
+            "tcp.check_checksum:TRUE",
+            "-o",
+            "ip.check_checksum:TRUE",
+            "-Y",
+            filter,
+        ])
+        .output()
+        .expect("tshark (scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "tshark: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// One scenario: run twice (identical), compare with the golden file, tshark, exit code.
+/// Returns the problems found.
+fn check_scenario(name: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let (pa, pb) = (Scratch::new("pcap"), Scratch::new("pcap"));
+    let a = lab(&[name, "--pcap", pa.0.to_str().unwrap()]);
+    let b = lab(&[name, "--pcap", pb.0.to_str().unwrap()]);
+    let (out_a, out_b) = (text(&a.stdout), text(&b.stdout));
+    if !a.status.success() {
+        problems.push(format!(
+            "{name}: exit {:?}; verdict: {}; stderr: {}",
+            a.status.code(),
+            out_a.lines().last().unwrap_or(""),
+            text(&a.stderr)
+        ));
+    }
+    if !text(&a.stderr).is_empty() {
+        problems.push(format!("{name}: wrote to stderr: {}", text(&a.stderr)));
+    }
+    let (Ok(pcap_a), Ok(pcap_b)) = (std::fs::read(&pa.0), std::fs::read(&pb.0)) else {
+        problems.push(format!("{name}: no pcap written"));
+        return problems;
+    };
+    if out_a != out_b || pcap_a != pcap_b {
+        problems.push(format!(
+            "{name}: two runs differ (stdout equal: {}, pcap equal: {})",
+            out_a == out_b,
+            pcap_a == pcap_b
+        ));
+    }
+    let golden = format!("pcap-fnv1a64: {}\n{out_a}", fnv1a64(&pcap_a));
+    let path = golden_dir().join(format!("{name}.txt"));
+    if std::env::var_os("TAPLAB_BLESS").is_some() {
+        std::fs::create_dir_all(golden_dir()).unwrap();
+        std::fs::write(&path, &golden).unwrap();
+    } else {
+        match std::fs::read_to_string(&path) {
+            Ok(want) if want == golden => {}
+            Ok(want) => {
+                let first = want
+                    .lines()
+                    .zip(golden.lines())
+                    .position(|(w, g)| w != g)
+                    .unwrap_or(want.lines().count().min(golden.lines().count()));
+                problems.push(format!(
+                    "{name}: differs from {} at line {}:\n  want: {}\n  got:  {}\n  (TAPLAB_BLESS=1 rewrites the golden files)",
+                    path.display(),
+                    first + 1,
+                    want.lines().nth(first).unwrap_or("<end>"),
+                    golden.lines().nth(first).unwrap_or("<end>")
+                ));
+            }
+            Err(e) => problems.push(format!(
+                "{name}: {}: {e} (TAPLAB_BLESS=1 writes it)",
+                path.display()
+            )),
+        }
+    }
+    let complaints = tshark_complaints(&pa.0);
+    if !complaints.is_empty() {
+        problems.push(format!("{name}: tshark complains:\n{complaints}"));
+    }
+    problems
+}
+
+#[test]
+fn every_scenario_matches_its_golden_output_reruns_identically_and_passes() {
+    let names = scenarios();
+    assert!(
+        names.len() >= 18,
+        "only {} scenarios: {names:?}",
+        names.len()
+    );
+    // Two workers: the scenarios are independent processes.
+    let chunks: Vec<Vec<String>> = (0..2)
+        .map(|w| names.iter().skip(w).step_by(2).cloned().collect())
+        .collect();
+    let problems: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|c| s.spawn(move || c.iter().flat_map(|n| check_scenario(n)).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    // No golden file without its scenario.
+    let mut stale = Vec::new();
+    if let Ok(dir) = std::fs::read_dir(golden_dir()) {
+        for e in dir.flatten() {
+            let f = e.file_name().to_string_lossy().into_owned();
+            if let Some(n) = f.strip_suffix(".txt")
+                && !names.iter().any(|x| x == n)
+            {
+                stale.push(f);
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "golden files without a scenario: {stale:?}"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+#[test]
+fn the_page_arrives_byte_equal_over_a_lossy_wire() {
+    for seed in ["2", "3"] {
+        let pcap = Scratch::new("pcap");
+        let out = lab(&[
+            "page-load",
+            "--loss",
+            "0.1",
+            "--seed",
+            seed,
+            "--pcap",
+            pcap.0.to_str().unwrap(),
+        ]);
+        let stdout = text(&out.stdout);
+        let requests: Vec<&str> = stdout
+            .lines()
+            .skip_while(|l| !l.starts_with("Requests"))
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .collect();
+        assert!(requests.len() >= 6, "seed {seed}: {requests:?}");
+        assert!(
+            requests.iter().all(|l| l.contains(" ok: ")),
+            "seed {seed}: {requests:#?}"
+        );
+        assert!(
+            stdout.contains("[TCP Retransmission]"),
+            "seed {seed}: no retransmission in the listing"
+        );
+        assert!(stdout.contains("\nWire faults ("), "seed {seed}");
+        let complaints = tshark_complaints(&pcap.0);
+        assert!(complaints.is_empty(), "seed {seed}: {complaints}");
+    }
+}
+
+#[test]
+fn list_and_one_line_errors() {
+    let out = lab(&["--list"]);
+    let list = text(&out.stdout);
+    assert!(out.status.success());
+    for name in [
+        "page-load",
+        "handshake",
+        "simultaneous-close",
+        "retransmission",
+        "zero-window",
+        "time-wait",
+    ] {
+        assert!(
+            list.lines().any(|l| l.starts_with(name)),
+            "{name} missing:\n{list}"
+        );
+    }
+    let out = lab(&["no-such-thing"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("unknown scenario `no-such-thing`") && err.contains("page-load"),
+        "{err}"
+    );
+    let out = lab(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("taplab lab --list"));
+    for bad in [
+        &["page-load", "--loss", "1.5"][..],
+        &["page-load", "--drop", "middle:3"],
+        &[
+            "page-load",
+            "--client-wscale",
+            "2",
+            "--client-window",
+            "9000",
+        ],
+        &["page-load", "--bandwidth", "fast"],
+        &["page-load", "--www", "/nonexistent"],
+    ] {
+        // Flag syntax is clap's (as for `serve`): its first line names the flag.
+        let out = lab(bad);
+        let err = text(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{bad:?}");
+        let flag = bad[1];
+        assert!(
+            err.lines().next().is_some_and(|l| l.contains(flag)),
+            "{bad:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{bad:?}");
+    }
+    let err = text(
+        &lab(&[
+            "page-load",
+            "--client-wscale",
+            "2",
+            "--client-window",
+            "9000",
+        ])
+        .stderr,
+    );
+    assert!(
+        err.contains("--client-window") && err.lines().count() == 1,
+        "{err}"
+    );
+}
+
+#[test]
+fn flags_override_the_preset() {
+    // client-close lingers 50 ms in CLOSE_WAIT (four segments); without it the server's
+    // ACK and FIN share a segment, and the four-segment check fails.
+    let out = lab(&["client-close", "--close-wait", "0"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("close-wait 0 ms"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "FAIL client-close: the client sent the first FIN; the close took 3 segments"
+        ),
+        "{stdout}"
+    );
+    // A --drop of one's own replaces the preset's.
+    let out = lab(&["retransmission", "--drop", "server:30"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("server frame 30 dropped"), "{stdout}");
+    assert!(!stdout.contains("server frame 20 dropped"), "{stdout}");
+    // Another seed: other ISNs, ports and so other bytes, but the same phenomenon.
+    let (a, b) = (Scratch::new("pcap"), Scratch::new("pcap"));
+    assert!(
+        lab(&["handshake", "--pcap", a.0.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert!(
+        lab(&["handshake", "--seed", "7", "--pcap", b.0.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert_ne!(std::fs::read(&a.0).unwrap(), std::fs::read(&b.0).unwrap());
+}
+
+#[test]
+fn svg_ladder_is_written() {
+    let svg = Scratch::new("svg");
+    let out = lab(&["client-close", "--svg", svg.0.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let s = std::fs::read_to_string(&svg.0).unwrap();
+    assert!(s.contains("<svg"), "{}", &s[..s.len().min(200)]);
+    for want in [
+        "SYN_SENT",
+        "SYN_RCVD",
+        "FIN_WAIT_2",
+        "LAST_ACK",
+        "TIME_WAIT",
+        "GET / HTTP/1.1",
+    ] {
+        assert!(s.contains(want), "{want} missing from the ladder");
+    }
+}
