@@ -30,8 +30,6 @@ pub enum Command {
     /// client over a virtual wire (`taplab lab --list` names them)
     #[command(args_override_self = true)]
     Lab(crate::lab::LabArgs),
-    /// Run a packetdrill-style script against the server stack, in memory and virtual time (no tap, no root)
-    Script(crate::script::ScriptArgs),
     /// List a capture (pcap/pcapng) as Wireshark does, plus each TCP stream's inferred states
     Trace(TraceArgs),
 }
@@ -201,7 +199,7 @@ pub fn main() -> i32 {
     // lines carry no time.
     let lab = matches!(cli.command, Command::Lab(_));
     let default_log = match cli.command {
-        Command::Script(_) | Command::Lab(_) => "taplab=warn",
+        Command::Lab(_) => "taplab=warn",
         _ => "taplab=info",
     };
     let mut logger =
@@ -214,7 +212,6 @@ pub fn main() -> i32 {
     logger.init();
     let result = match cli.command {
         Command::Serve(args) => args.into_options().and_then(serve::run).map(|()| 0),
-        Command::Script(args) => crate::script::run_cli(args).map(|()| 0),
         Command::Trace(args) => crate::trace::run(&args.into_options()).map(|()| 0),
         // The lab re-reads its own arguments: a scenario's preset goes in front of them.
         Command::Lab(_) => crate::lab::main(std::env::args_os().collect()),

@@ -21,7 +21,7 @@
 //! - [`serve`]: the `taplab serve` event loop that joins the pieces to a real tap.
 //! - [`lab`]: `taplab lab`, the same server stack and a browser-like client on two ends of
 //!   a virtual wire (`device::sim`), driven by a virtual clock: deterministic experiments.
-//! - [`script`]: `taplab script FILE`, a packetdrill-style scripted peer that drives the
+//! - [`script`]: `taplab lab --script FILE`, a packetdrill-style scripted peer that drives the
 //!   same server stack in memory and in virtual time and checks every segment it sends.
 //! - [`trace`]: `taplab trace`: captures in, Wireshark's listing and each TCP stream's
 //!   inferred states out; incremental, so the live server can use it too.

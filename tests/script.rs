@@ -1,4 +1,4 @@
-//! `taplab script`: every shipped example passes with the flags its first comment names,
+//! `taplab lab --script`: every shipped example passes with the flags its first comment names,
 //! gives the same report on every run, and holds for any ISN; wrong expectations fail
 //! with the line, the actual segment and what differs. No tap, no root: the scripted
 //! peer drives the server stack in memory.
@@ -10,7 +10,7 @@ const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/examples");
 
 fn taplab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_taplab"))
-        .arg("script")
+        .args(["lab", "--script"])
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("RUST_LOG")
@@ -316,7 +316,7 @@ fn syntax_errors_point_at_line_and_column() {
 fn a_script_can_come_from_stdin() {
     let script = std::fs::read_to_string(Path::new(EXAMPLES).join("rst-closed-port.pkt")).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_taplab"))
-        .args(["script", "-"])
+        .args(["lab", "--script", "-"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -146,6 +146,13 @@ pub struct LabArgs {
     #[arg(long)]
     pub ipv6: bool,
 
+    /// Instead of a scenario: drive the server stack from a packetdrill-style script
+    /// (see scripts/examples/; `-`: standard input)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["scenario", "list"])]
+    pub script: Option<PathBuf>,
+    /// With --script: how far (ms) from its time a `>` line's segment may be sent
+    #[arg(long, default_value_t = 10, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    pub tolerance: u64,
     /// The server's knobs: the same flags as `taplab serve`
     #[command(flatten)]
     pub knobs: KnobArgs,
@@ -219,6 +226,19 @@ pub fn main(argv: Vec<OsString>) -> Result<i32, String> {
         .map_or(argv.len(), |p| p + 2);
     let user: Vec<OsString> = argv.get(at..).unwrap_or_default().to_vec();
     let first = parse(&[], &user)?;
+    if let Some(file) = first.script.clone() {
+        // The scripted peer drives the same server stack, with the same knob flags.
+        let args = crate::script::ScriptArgs {
+            file,
+            tolerance: first.tolerance,
+            www: first.www.clone(),
+            request_timeout: first.request_timeout,
+            max_conns: first.max_conns,
+            pcap: first.pcap.clone(),
+            knobs: first.knobs.clone(),
+        };
+        return crate::script::run_cli(args).map(|()| 0);
+    }
     if first.list {
         print!("{}", scenarios::list());
         return Ok(0);

@@ -1,4 +1,4 @@
-//! `taplab script FILE`: a scripted peer, packetdrill-style, that drives our server stack
+//! `taplab lab --script FILE`: a scripted peer, packetdrill-style, that drives our server stack
 //! segment by segment and checks every segment the stack sends back.
 //!
 //! What it is for: a student (or a test) writes down the exchange they expect — the
@@ -34,7 +34,7 @@ use std::path::PathBuf;
 pub use parse::{ParseError, Script, parse_script};
 pub use run::{Outcome, RunOptions};
 
-/// `taplab script` flags.
+/// What a script run needs (from `taplab lab --script`'s flags).
 #[derive(clap::Args, Debug, Clone)]
 pub struct ScriptArgs {
     /// The script to run (`-`: standard input)
@@ -71,7 +71,7 @@ pub fn show_parse_error(file: &str, text: &str, e: &ParseError) -> String {
     format!("{file}:{e}\n    {src}\n    {pad}^")
 }
 
-/// `taplab script`: parse, run, report on stdout. Err: a one-line reason (the details are
+/// `taplab lab --script`: parse, run, report on stdout. Err: a one-line reason (the details are
 /// already on stdout for a failing script).
 pub fn run_cli(args: ScriptArgs) -> Result<(), String> {
     let name = args.file.display().to_string();
@@ -96,7 +96,7 @@ pub fn run_cli(args: ScriptArgs) -> Result<(), String> {
         .as_deref()
         .filter(|f| !f.is_empty() && knobs_of(f).as_ref() != Some(&knobs));
     let hint = wanted
-        .map(|f| format!(" (its `// flags:` line asks for: taplab script {name} {f})"))
+        .map(|f| format!(" (its `// flags:` line asks for: taplab lab --script {name} {f})"))
         .unwrap_or_default();
     let opts = RunOptions {
         www: args.www,
