@@ -281,7 +281,7 @@ fn without_its_flags_a_script_fails_and_says_which_it_needs() {
     let out = taplab(&[path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert!(
-        text(&out.stderr).contains("its `// flags:` line asks for: taplab script")
+        text(&out.stderr).contains("its `// flags:` line asks for: taplab lab --script")
             && text(&out.stderr).contains("--close server-first --isn 1000"),
         "{}",
         show(&out)

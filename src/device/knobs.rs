@@ -208,10 +208,12 @@ impl Rewriter {
                     self.config.isn_key.0,
                     self.config.isn_key.1,
                 );
+                // Bytes in network order: the same ISNs on every machine (the lab's
+                // captures are byte-identical across machines).
                 h.write(&tuple.0);
-                h.write_u16(tuple.1);
+                h.write(&tuple.1.to_be_bytes());
                 h.write(&tuple.2);
-                h.write_u16(tuple.3);
+                h.write(&tuple.3.to_be_bytes());
                 let m = (now.total_micros() / 4) as u32;
                 m.wrapping_add(h.finish() as u32)
             }
