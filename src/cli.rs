@@ -29,7 +29,7 @@ pub enum Command {
     /// Run a deterministic experiment in one process: the serve stack and a browser-like
     /// client over a virtual wire (`taplab lab --list` names them)
     #[command(args_override_self = true)]
-    Lab(crate::lab::LabArgs),
+    Lab(Box<crate::lab::LabArgs>),
     /// List a capture (pcap/pcapng) as Wireshark does, plus each TCP stream's inferred states
     Trace(TraceArgs),
 }
