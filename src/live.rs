@@ -5,20 +5,16 @@
 //! the frame's Wireshark-style line from [`Analyzer`], and the state changes of the
 //! *client* that [`StateTracker`] infers from it (marked as inferred). Our own socket's
 //! state changes are not inferred: the server reports smoltcp's real states through
-//! [`StateObserver`], and they are printed as they happen. With a [`Hold`] (step mode)
+//! [`StateObserver`](crate::server::StateObserver), and they are printed as they happen. With a [`Hold`] (step mode)
 //! every frame waits for the user after its line.
 
 use crate::device::capture::FrameObserver;
+use crate::server::{StateChange, StateObserver};
+use crate::stack::state_name;
 use crate::step::Hold;
 use crate::trace::{Analyzer, LinkType, ListingOptions, Row, Side, StateTracker};
 use smoltcp::time::Instant;
-use smoltcp::wire::IpEndpoint;
 use std::io::Write;
-
-/// Told about our sockets' real TCP state changes.
-pub trait StateObserver {
-    fn state(&mut self, local: IpEndpoint, remote: IpEndpoint, from: &str, to: &str, now: Instant);
-}
 
 pub struct LiveTrace {
     analyzer: Analyzer,
@@ -79,12 +75,16 @@ impl FrameObserver for LiveTrace {
 }
 
 impl StateObserver for LiveTrace {
-    fn state(&mut self, local: IpEndpoint, remote: IpEndpoint, from: &str, to: &str, _: Instant) {
+    fn state(&mut self, c: &StateChange) {
         self.header();
         let _ = writeln!(
             self.out,
-            "{:>19} server {local} (with {remote}): {from} → {to} (socket state)",
-            "~"
+            "{:>19} server {} (with {}): {} → {} (socket state)",
+            "~",
+            c.local,
+            c.remote,
+            state_name(c.from),
+            state_name(c.to)
         );
         let _ = self.out.flush();
     }
@@ -119,14 +119,14 @@ mod tests {
             t,
             &frame(false, &segment(40000, 80, TcpControl::Syn, 7, None)),
         );
-        let ep = |s: &str| s.parse::<IpEndpoint>().unwrap();
-        live.state(
-            ep("192.168.69.1:80"),
-            ep("192.168.69.100:40000"),
-            "LISTEN",
-            "SYN_RCVD",
-            t,
-        );
+        let ep = |s: &str| s.parse::<smoltcp::wire::IpEndpoint>().unwrap();
+        live.state(&StateChange {
+            time: t,
+            local: ep("192.168.69.1:80"),
+            remote: ep("192.168.69.100:40000"),
+            from: smoltcp::socket::tcp::State::Listen,
+            to: smoltcp::socket::tcp::State::SynReceived,
+        });
         live.frame(
             t,
             &frame(true, &segment(80, 40000, TcpControl::Syn, 99, Some(8))),

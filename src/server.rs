@@ -12,7 +12,6 @@
 use crate::clock::{Clock, to_system_time};
 use crate::http::{Generated, Generator, HttpConfig, HttpConnection, Site, Verdict};
 use crate::knobs::TcpKnobs;
-use crate::live::StateObserver;
 use crate::stack::{Stack, StackEvent, state_name};
 use crate::tcpinfo::{ConnKey, ConnTable};
 use smoltcp::phy::Device;
@@ -42,8 +41,8 @@ struct Conn {
 /// is done before it closes after all (a bound, so a silent client cannot pin a socket).
 pub const CLIENT_FIRST_WAIT: Duration = Duration::from_secs(30);
 
-/// A TCP state change of one of our sockets, as smoltcp reported it (see
-/// [`Server::record_states`]).
+/// A TCP state change of one of our sockets, as smoltcp reported it (handed to every
+/// [`StateObserver`] given to [`Server::observe_states`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StateChange {
     pub time: Instant,
@@ -53,10 +52,32 @@ pub struct StateChange {
     pub to: smoltcp::socket::tcp::State,
 }
 
+/// Told about every TCP state change of our sockets (the live trace, the lab's timelines).
+pub trait StateObserver {
+    fn state(&mut self, change: &StateChange);
+}
+
+/// Keeps the state changes it is told about until they are taken.
+#[derive(Debug, Default)]
+pub struct StateLog {
+    changes: Vec<StateChange>,
+}
+
+impl StateLog {
+    /// The changes since the last call.
+    pub fn take(&mut self) -> Vec<StateChange> {
+        std::mem::take(&mut self.changes)
+    }
+}
+
+impl StateObserver for StateLog {
+    fn state(&mut self, change: &StateChange) {
+        self.changes.push(*change);
+    }
+}
+
 pub struct Server {
     stack: Stack,
-    /// Kept only when asked for (the lab's timelines); taken by [`Server::take_states`].
-    states: Option<Vec<StateChange>>,
     site: Site,
     http: HttpConfig,
     conns: Vec<Option<Conn>>,
@@ -103,7 +124,6 @@ impl Server {
         let conns = (0..stack.slot_count()).map(|_| None).collect();
         Server {
             stack,
-            states: None,
             site,
             http,
             conns,
@@ -121,17 +141,6 @@ impl Server {
 
     pub fn stack(&mut self) -> &mut Stack {
         &mut self.stack
-    }
-
-    /// From now on keep every state change of every socket until [`Server::take_states`]
-    /// (the lab drains it after each step, so it stays small).
-    pub fn record_states(&mut self) {
-        self.states.get_or_insert_with(Vec::new);
-    }
-
-    /// The state changes recorded since the last call.
-    pub fn take_states(&mut self) -> Vec<StateChange> {
-        self.states.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Number of connections currently open.
@@ -222,21 +231,21 @@ impl Server {
                 to,
                 ..
             } => {
-                if let Some(states) = self.states.as_mut() {
-                    states.push(StateChange {
-                        time: now,
-                        local,
-                        remote,
-                        from,
-                        to,
-                    });
-                }
-                let (from, to) = (state_name(from), state_name(to));
-                self.table
-                    .borrow_mut()
-                    .state_change((local, remote), from, to, now);
+                self.table.borrow_mut().state_change(
+                    (local, remote),
+                    state_name(from),
+                    state_name(to),
+                    now,
+                );
+                let change = StateChange {
+                    time: now,
+                    local,
+                    remote,
+                    from,
+                    to,
+                };
                 for o in &self.state_observers {
-                    o.borrow_mut().state(local, remote, from, to, now);
+                    o.borrow_mut().state(&change);
                 }
             }
             StackEvent::Closed { slot, remote } => {

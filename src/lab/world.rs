@@ -26,7 +26,7 @@ use crate::knobs::TcpKnobs;
 use crate::lab::client::{Client, ClientConfig, FetchResult, client_device};
 use crate::lab::frames::Captured;
 use crate::serve::{MAC, TX_BUFFER, http_config};
-use crate::server::Server;
+use crate::server::{Server, StateLog};
 use crate::stack::{Stack, StackConfig};
 use crate::tcpinfo::ConnTable;
 use smoltcp::phy::{PcapMode, PcapWriter};
@@ -180,7 +180,8 @@ pub fn run(config: &RunConfig) -> Result<Outcome, String> {
     let stack = Stack::new(&stack_config, &mut server_dev, clock.now());
     let http = http_config(&config.server_knobs, config.request_timeout);
     let mut server = Server::new(stack, site, http, config.server_knobs.clone(), table);
-    server.record_states();
+    let server_log = Rc::new(RefCell::new(StateLog::default()));
+    server.observe_states(server_log.clone());
 
     // The client side.
     let mut client_dev = client_device(wire.end(Side::Client), &config.client);
@@ -232,7 +233,7 @@ pub fn run(config: &RunConfig) -> Result<Outcome, String> {
         let now_states = slot_states(&mut server);
         progressed |= now_states != server_states;
         server_states = now_states;
-        for c in server.take_states() {
+        for c in server_log.borrow_mut().take() {
             progressed = true;
             changes.push(Change {
                 time: c.time,
