@@ -36,4 +36,4 @@ fi
 cargo build --release --locked
 # --lib --bins --tests: the crate has no doc tests, and an empty doc-test run would
 # otherwise be the last "test result" line printed.
-cargo test --release --locked --lib --bins --tests "$@"
+cargo test --release --locked --no-fail-fast --lib --bins --tests "$@"

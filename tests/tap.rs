@@ -866,8 +866,10 @@ fn pcap_holds_what_tcpdump_sees() {
             .filter(|f| from_us(f) == dir_is_ours)
             .collect();
         assert!(b.len() > 20, "tcpdump saw {} frames", b.len());
-        // Identical frames recur (e.g. multicast reports): try every alignment.
-        let aligned = (0..a.len()).any(|p| a[p..] == b[..]);
+        // Ours started before tcpdump and goes on after it stopped: tcpdump's frames must
+        // be one unbroken run inside ours. Identical frames recur (e.g. multicast
+        // reports), so try every alignment.
+        let aligned = a.windows(b.len()).any(|w| w == &b[..]);
         assert!(
             aligned,
             "frames from {} differ: ours {}, tcpdump {}",
