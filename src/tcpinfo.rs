@@ -12,14 +12,12 @@
 //! first.
 
 use crate::device::capture::FrameObserver;
+use crate::device::frame::tcp_span;
 use crate::knobs::TcpKnobs;
 use serde_json::{Value, json};
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::time::Instant;
-use smoltcp::wire::{
-    EthernetAddress, EthernetFrame, EthernetProtocol, IpAddress, IpEndpoint, IpProtocol,
-    Ipv4Packet, Ipv6Packet, TcpControl, TcpPacket, TcpRepr,
-};
+use smoltcp::wire::{EthernetAddress, IpAddress, IpEndpoint, TcpControl, TcpPacket, TcpRepr};
 use std::collections::BTreeMap;
 
 /// Segments of a connection kept for its ladder (the rest are only counted).
@@ -115,37 +113,11 @@ fn flags_text(repr: &TcpRepr) -> String {
 
 /// (source, destination, TCP repr) of a frame carrying a valid TCP segment.
 fn tcp_of(frame: &[u8]) -> Option<(IpAddress, IpAddress, TcpRepr<'_>)> {
-    let eth = EthernetFrame::new_checked(frame).ok()?;
-    let (src, dst, payload): (IpAddress, IpAddress, &[u8]) = match eth.ethertype() {
-        EthernetProtocol::Ipv4 => {
-            let ip = Ipv4Packet::new_checked(frame.get(14..)?).ok()?;
-            if ip.next_header() != IpProtocol::Tcp || ip.more_frags() || ip.frag_offset() != 0 {
-                return None;
-            }
-            let (hl, tl) = (ip.header_len() as usize, ip.total_len() as usize);
-            (
-                ip.src_addr().into(),
-                ip.dst_addr().into(),
-                frame.get(14 + hl..14 + tl)?,
-            )
-        }
-        EthernetProtocol::Ipv6 => {
-            let ip = Ipv6Packet::new_checked(frame.get(14..)?).ok()?;
-            if ip.next_header() != IpProtocol::Tcp {
-                return None;
-            }
-            let len = ip.payload_len() as usize;
-            (
-                ip.src_addr().into(),
-                ip.dst_addr().into(),
-                frame.get(54..54 + len)?,
-            )
-        }
-        _ => return None,
-    };
-    let tcp = TcpPacket::new_checked(payload).ok()?;
-    let repr = TcpRepr::parse(&tcp, &src, &dst, &ChecksumCapabilities::default()).ok()?;
-    Some((src, dst, repr))
+    let span = tcp_span(frame)?;
+    let tcp = TcpPacket::new_checked(&frame[span.range]).ok()?;
+    let caps = ChecksumCapabilities::default();
+    let repr = TcpRepr::parse(&tcp, &span.src, &span.dst, &caps).ok()?;
+    Some((span.src, span.dst, repr))
 }
 
 impl ConnTable {

@@ -8,11 +8,10 @@
 //! false, a SYN (without ACK) to `port` is swallowed before smoltcp sees it. Everything else
 //! passes untouched, so a SYN to a port nobody serves still gets smoltcp's RST.
 
+use super::frame::tcp_span;
 use smoltcp::phy::{Device, DeviceCapabilities, RxToken};
 use smoltcp::time::Instant;
-use smoltcp::wire::{
-    EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, Ipv6Packet, TcpPacket,
-};
+use smoltcp::wire::TcpPacket;
 
 /// Wraps a device for one poll; the stack builds it with the pool's current state.
 pub struct SynGate<'d, D: Device> {
@@ -76,35 +75,9 @@ impl<T: RxToken> RxToken for GateRxToken<T> {
 
 /// True if `frame` is an Ethernet frame carrying a TCP SYN without ACK to `port`.
 pub fn is_syn_to(frame: &[u8], port: u16) -> bool {
-    let Ok(eth) = EthernetFrame::new_checked(frame) else {
-        return false;
-    };
-    let tcp = match eth.ethertype() {
-        EthernetProtocol::Ipv4 => {
-            let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else {
-                return false;
-            };
-            if ip.next_header() != IpProtocol::Tcp {
-                return false;
-            }
-            TcpPacket::new_checked(ip.payload())
-                .ok()
-                .map(|t| (t.syn(), t.ack(), t.dst_port()))
-        }
-        EthernetProtocol::Ipv6 => {
-            let Ok(ip) = Ipv6Packet::new_checked(eth.payload()) else {
-                return false;
-            };
-            if ip.next_header() != IpProtocol::Tcp {
-                return false;
-            }
-            TcpPacket::new_checked(ip.payload())
-                .ok()
-                .map(|t| (t.syn(), t.ack(), t.dst_port()))
-        }
-        _ => None,
-    };
-    matches!(tcp, Some((true, false, p)) if p == port)
+    tcp_span(frame)
+        .and_then(|s| TcpPacket::new_checked(&frame[s.range]).ok())
+        .is_some_and(|t| t.syn() && !t.ack() && t.dst_port() == port)
 }
 
 #[cfg(test)]

@@ -22,12 +22,11 @@
 //! [`FINISHED_LINGER`] has elapsed, or (oldest finished first) when the table is full.
 //! Each edit is logged at debug, prefixed `knobs:`.
 
+use super::frame::tcp_span;
 use crate::knobs::{IsnMode, TcpKnobs, Wscale};
 use smoltcp::phy::{Device, DeviceCapabilities, RxToken, TxToken};
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{
-    EthernetFrame, EthernetProtocol, IpAddress, IpProtocol, Ipv4Packet, Ipv6Packet, TcpPacket,
-};
+use smoltcp::wire::{IpAddress, TcpPacket};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
@@ -117,33 +116,15 @@ fn addr16(a: IpAddress) -> [u8; 16] {
     }
 }
 
-/// Finds the TCP segment in an Ethernet frame. `outgoing`: we are the source.
+/// The TCP segment of an Ethernet frame, for rewriting. `outgoing`: we are the source.
 fn segment(frame: &mut [u8], outgoing: bool) -> Option<Segment<'_>> {
-    let eth = EthernetFrame::new_checked(frame).ok()?;
-    let (src, dst, payload): (IpAddress, IpAddress, &mut [u8]) = match eth.ethertype() {
-        EthernetProtocol::Ipv4 => {
-            let ip = Ipv4Packet::new_checked(eth.into_inner().get_mut(14..)?).ok()?;
-            if ip.next_header() != IpProtocol::Tcp || ip.more_frags() || ip.frag_offset() != 0 {
-                return None;
-            }
-            let (s, d) = (ip.src_addr().into(), ip.dst_addr().into());
-            let hl = ip.header_len() as usize;
-            let total = ip.total_len() as usize;
-            (s, d, ip.into_inner().get_mut(hl..total)?)
-        }
-        EthernetProtocol::Ipv6 => {
-            let ip = Ipv6Packet::new_checked(eth.into_inner().get_mut(14..)?).ok()?;
-            if ip.next_header() != IpProtocol::Tcp {
-                return None;
-            }
-            let (s, d) = (ip.src_addr().into(), ip.dst_addr().into());
-            let len = ip.payload_len() as usize;
-            (s, d, ip.into_inner().get_mut(40..40 + len)?)
-        }
-        _ => return None,
+    let span = tcp_span(frame)?;
+    let tcp = TcpPacket::new_checked(&mut frame[span.range]).ok()?;
+    let (local, remote) = if outgoing {
+        (span.src, span.dst)
+    } else {
+        (span.dst, span.src)
     };
-    let tcp = TcpPacket::new_checked(payload).ok()?;
-    let (local, remote) = if outgoing { (src, dst) } else { (dst, src) };
     Some(Segment { local, remote, tcp })
 }
 
@@ -541,7 +522,7 @@ mod tests {
     use super::*;
     use crate::testutil::{frame, segment};
     use smoltcp::phy::ChecksumCapabilities;
-    use smoltcp::wire::{TcpControl, TcpRepr, TcpSeqNumber};
+    use smoltcp::wire::{EthernetFrame, Ipv4Packet, TcpControl, TcpRepr, TcpSeqNumber};
 
     struct Seg {
         outgoing: bool,

@@ -10,6 +10,7 @@
 //! [`gate::SynGate`] are such middlewares.
 
 pub mod capture;
+pub mod frame;
 pub mod gate;
 pub mod knobs;
 pub mod sim;

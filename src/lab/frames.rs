@@ -7,13 +7,11 @@
 //! Frames enter as [`Captured`] (time and bytes, in capture order, as the pcap holds them);
 //! [`analyze`] returns one [`Frame`] per captured frame, and [`listing`] the listing text.
 
+use crate::device::frame::tcp_span;
 use crate::trace::{Analyzer, LinkType, ListingOptions, Row};
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::time::Instant;
-use smoltcp::wire::{
-    EthernetAddress, EthernetFrame, EthernetProtocol, IpAddress, IpEndpoint, IpProtocol,
-    Ipv4Packet, Ipv6Packet, TcpControl, TcpPacket, TcpRepr,
-};
+use smoltcp::wire::{EthernetAddress, IpEndpoint, TcpControl, TcpPacket, TcpRepr};
 use std::fmt::Write as _;
 
 /// One frame as captured.
@@ -243,34 +241,9 @@ fn http_line(payload: &[u8]) -> Option<String> {
 /// (source, destination, TCP repr, checksum good) for a TCP frame. The repr is read
 /// even when the checksum is bad, so a corrupted frame still shows what it claimed.
 fn tcp_of(frame: &[u8]) -> Option<(IpEndpoint, IpEndpoint, TcpRepr<'_>, bool)> {
-    let eth = EthernetFrame::new_checked(frame).ok()?;
-    let (src, dst, payload): (IpAddress, IpAddress, &[u8]) = match eth.ethertype() {
-        EthernetProtocol::Ipv4 => {
-            let ip = Ipv4Packet::new_checked(frame.get(14..)?).ok()?;
-            if ip.next_header() != IpProtocol::Tcp || ip.more_frags() || ip.frag_offset() != 0 {
-                return None;
-            }
-            let (hl, tl) = (ip.header_len() as usize, ip.total_len() as usize);
-            (
-                ip.src_addr().into(),
-                ip.dst_addr().into(),
-                frame.get(14 + hl..14 + tl)?,
-            )
-        }
-        EthernetProtocol::Ipv6 => {
-            let ip = Ipv6Packet::new_checked(frame.get(14..)?).ok()?;
-            if ip.next_header() != IpProtocol::Tcp {
-                return None;
-            }
-            let len = ip.payload_len() as usize;
-            (
-                ip.src_addr().into(),
-                ip.dst_addr().into(),
-                frame.get(54..54 + len)?,
-            )
-        }
-        _ => return None,
-    };
+    let span = tcp_span(frame)?;
+    let (src, dst) = (span.src, span.dst);
+    let payload = &frame[span.range];
     let tcp = TcpPacket::new_checked(payload).ok()?;
     let ok = tcp.verify_checksum(&src, &dst);
     let repr = TcpRepr::parse(&tcp, &src, &dst, &ChecksumCapabilities::ignored()).ok()?;
@@ -285,7 +258,10 @@ fn tcp_of(frame: &[u8]) -> Option<(IpEndpoint, IpEndpoint, TcpRepr<'_>, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use smoltcp::wire::{EthernetRepr, Ipv4Address, Ipv4Repr, TcpSeqNumber, TcpTimestampRepr};
+    use smoltcp::wire::{
+        EthernetFrame, EthernetProtocol, EthernetRepr, IpProtocol, Ipv4Address, Ipv4Packet,
+        Ipv4Repr, TcpSeqNumber, TcpTimestampRepr,
+    };
 
     const C: Ipv4Address = Ipv4Address::new(192, 168, 69, 100);
     const S: Ipv4Address = Ipv4Address::new(192, 168, 69, 1);
