@@ -11,9 +11,10 @@
 //! - `max_conns` sockets listen on the port; a socket whose connection ends listens again.
 //! - When none is listening, SYNs to the port are dropped (the client retransmits), as a
 //!   kernel does with a full backlog; a SYN to any other port gets smoltcp's RST.
-//! - A socket in TIME-WAIT (smoltcp holds it 10 s after an active close) keeps its slot
-//!   while the pool has other listeners; when it has none, the oldest TIME-WAIT socket is
-//!   recycled at once — the same trade Linux makes under pressure (tcp_tw_reuse).
+//! - A socket in TIME-WAIT (smoltcp holds it 10 s after an active close) keeps its slot.
+//!   Only when a SYN finds no socket listening is the oldest TIME-WAIT socket recycled,
+//!   so that the client's retransmitted SYN is served — the trade Linux makes under
+//!   pressure (tcp_tw_reuse); a TIME-WAIT nobody needs lives out its 10 s.
 //! - A connection stuck in FIN-WAIT-2 (the peer never sends its FIN) is aborted after
 //!   [`FIN_WAIT_2_TIMEOUT`], like Linux's tcp_fin_timeout.
 //!
@@ -121,6 +122,8 @@ pub struct Stack {
     knobs: TcpKnobs,
     /// State changes noted since the last [`Stack::maintain`].
     pending: Vec<StackEvent>,
+    /// A SYN found no listening socket since the last [`Stack::maintain`].
+    syn_refused: bool,
 }
 
 /// The time our TCP timestamps (TSval) carry, in ms. smoltcp takes the generator as a
@@ -195,6 +198,7 @@ impl Stack {
             port: config.port,
             knobs: config.knobs.clone(),
             pending: Vec::new(),
+            syn_refused: false,
         };
         for i in 0..stack.slots.len() {
             stack.listen(i);
@@ -249,6 +253,7 @@ impl Stack {
             inner: device,
             port: self.port,
             admit: self.listening() > 0,
+            refused: std::cell::Cell::new(0),
         };
         self.iface.poll_maintenance(now);
         let mut changed = false;
@@ -264,6 +269,9 @@ impl Stack {
                     self.note_states(now);
                 }
             }
+        }
+        if gate.refused.get() > 0 {
+            self.syn_refused = true;
         }
         changed
     }
@@ -407,8 +415,10 @@ impl Stack {
             }
             self.carry_out_finish(i, now);
         }
-        if self.listening() == 0 {
-            // Recycle the oldest TIME-WAIT socket (see the module doc).
+        if self.listening() > 0 {
+            self.syn_refused = false;
+        } else if std::mem::take(&mut self.syn_refused) {
+            // A client is waiting: recycle the oldest TIME-WAIT socket (module doc).
             let oldest = (0..self.slots.len())
                 .filter(|&i| self.slots[i].state == TimeWait)
                 .min_by_key(|&i| self.slots[i].since);

@@ -12,17 +12,20 @@ use super::frame::tcp_span;
 use smoltcp::phy::{Device, DeviceCapabilities, RxToken};
 use smoltcp::time::Instant;
 use smoltcp::wire::TcpPacket;
+use std::cell::Cell;
 
 /// Wraps a device for one poll; the stack builds it with the pool's current state.
 pub struct SynGate<'d, D: Device> {
     pub inner: &'d mut D,
     pub port: u16,
     pub admit: bool,
+    /// SYNs held back during this poll (the stack frees a socket when there were some).
+    pub refused: Cell<u32>,
 }
 
 impl<D: Device> Device for SynGate<'_, D> {
     type RxToken<'a>
-        = GateRxToken<D::RxToken<'a>>
+        = GateRxToken<'a, D::RxToken<'a>>
     where
         Self: 'a;
     type TxToken<'a>
@@ -31,12 +34,14 @@ impl<D: Device> Device for SynGate<'_, D> {
         Self: 'a;
 
     fn receive(&mut self, now: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
-        let (rx, tx) = self.inner.receive(now)?;
         let hold_syn_to = (!self.admit).then_some(self.port);
+        let refused = &self.refused;
+        let (rx, tx) = self.inner.receive(now)?;
         Some((
             GateRxToken {
                 inner: rx,
                 hold_syn_to,
+                refused,
             },
             tx,
         ))
@@ -51,16 +56,18 @@ impl<D: Device> Device for SynGate<'_, D> {
     }
 }
 
-pub struct GateRxToken<T> {
+pub struct GateRxToken<'a, T> {
     inner: T,
     hold_syn_to: Option<u16>,
+    refused: &'a Cell<u32>,
 }
 
-impl<T: RxToken> RxToken for GateRxToken<T> {
+impl<T: RxToken> RxToken for GateRxToken<'_, T> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        let hold = self.hold_syn_to;
+        let (hold, refused) = (self.hold_syn_to, self.refused);
         self.inner.consume(|frame| match hold {
             Some(port) if is_syn_to(frame, port) => {
+                refused.set(refused.get() + 1);
                 log::warn!(
                     "all listening sockets busy (--max-conns): dropped a SYN to port {port}; \
                      the client will retransmit it"
