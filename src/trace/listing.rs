@@ -140,7 +140,7 @@ impl Analyzer {
     }
 
     /// Whether TCP payload on HTTP ports is decoded as HTTP (on by default). Off, every
-    /// TCP row shows its TCP summary, as `tshark --disable-protocol http` does.
+    /// TCP row shows its TCP summary, as `tshark -d tcp.port==80,data` does.
     pub fn set_http(&mut self, on: bool) {
         self.http = on;
     }
