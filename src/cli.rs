@@ -51,7 +51,7 @@ pub struct TraceArgs {
     /// Leave out the state timelines
     #[arg(long)]
     pub no_states: bool,
-    /// Do not decode HTTP: every TCP row shows its TCP summary (tshark --disable-protocol http)
+    /// Do not decode HTTP: every TCP row shows its TCP summary (as tshark -d tcp.port==80,data)
     #[arg(long, conflicts_with = "http")]
     pub no_http: bool,
     /// Also draw a ladder picture (SVG) of the TCP streams in scope (see --stream)

@@ -311,7 +311,10 @@ impl HttpConn {
     }
 
     /// Labels a segment of `dir` (0 or 1) starting at raw sequence number `seq`.
-    pub fn segment(&mut self, dir: usize, seq: u32, payload: &[u8]) -> Label {
+    /// `out_of_order`: the analysis marked it so. tshark adds such a segment to a message
+    /// in progress, but does not decode anything it would have to decode itself (a new
+    /// message, or the message it completes).
+    pub fn segment(&mut self, dir: usize, seq: u32, payload: &[u8], out_of_order: bool) -> Label {
         let dir = dir.min(1);
         if payload.is_empty() {
             return Label::Plain;
@@ -335,6 +338,9 @@ impl HttpConn {
                     return Label::SegmentOf(None);
                 }
                 let label = if ranges == [(0, total)] {
+                    if out_of_order {
+                        return Label::Plain;
+                    }
                     Label::Complete { protocol, info }
                 } else {
                     self.flows[dir].msp = Some(Msp::Body {
@@ -354,6 +360,10 @@ impl HttpConn {
                 }
                 label
             }
+            Some(Msp::More { start, buf, next }) if out_of_order => {
+                self.flows[dir].msp = Some(Msp::More { start, buf, next });
+                Label::Plain
+            }
             Some(Msp::More {
                 start,
                 mut buf,
@@ -364,6 +374,10 @@ impl HttpConn {
                 }
                 buf.extend_from_slice(payload);
                 self.message(dir, start, buf)
+            }
+            other if out_of_order => {
+                self.flows[dir].msp = other;
+                Label::Plain
             }
             // Anything else starts afresh (a message in progress that this segment does
             // not continue is given up, as tshark's lookup would not find it either).
@@ -476,7 +490,7 @@ mod tests {
     #[test]
     fn request_in_one_segment() {
         let mut h = HttpConn::default();
-        let l = h.segment(0, 1000, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        let l = h.segment(0, 1000, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", false);
         assert_eq!(l, complete("GET / HTTP/1.1 "));
     }
 
@@ -485,19 +499,41 @@ mod tests {
         let mut h = HttpConn::default();
         let head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 10\r\n\r\n0123";
         assert_eq!(
-            h.segment(1, 5000, head),
+            h.segment(1, 5000, head, false),
             Label::SegmentOf(Some("HTTP/1.1 200 OK".into()))
         );
         let next = 5000 + head.len() as u32;
-        assert_eq!(h.segment(1, next, b"456"), Label::SegmentOf(None));
+        assert_eq!(h.segment(1, next, b"456", false), Label::SegmentOf(None));
         assert_eq!(
-            h.segment(1, next + 3, b"789"),
+            h.segment(1, next + 3, b"789", false),
             complete("HTTP/1.1 200 OK  (text/html)")
         );
         // The next response starts fresh.
         assert_eq!(
-            h.segment(1, next + 6, b"HTTP/1.1 304 Not Modified\r\n\r\n"),
+            h.segment(1, next + 6, b"HTTP/1.1 304 Not Modified\r\n\r\n", false),
             complete("HTTP/1.1 304 Not Modified ")
+        );
+    }
+
+    #[test]
+    fn out_of_order_segments_fill_a_message_but_decode_nothing() {
+        let mut h = HttpConn::default();
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n";
+        let body = 1 + head.len() as u32;
+        assert!(matches!(
+            h.segment(1, 1, head, false),
+            Label::SegmentOf(Some(_))
+        ));
+        assert_eq!(
+            h.segment(1, body + 3, b"345", false),
+            Label::SegmentOf(None)
+        );
+        // Completing it out of order: added, but the message is not shown.
+        assert_eq!(h.segment(1, body, b"012", true), Label::Plain);
+        // Nor is a new message that arrives out of order.
+        assert_eq!(
+            h.segment(1, 500, b"GET / HTTP/1.1\r\n\r\n", true),
+            Label::Plain
         );
     }
 
@@ -506,11 +542,17 @@ mod tests {
         let mut h = HttpConn::default();
         let head = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nContent-Type: audio/wav\r\n\r\n";
         let s = 7u32;
-        assert!(matches!(h.segment(1, s, head), Label::SegmentOf(Some(_))));
+        assert!(matches!(
+            h.segment(1, s, head, false),
+            Label::SegmentOf(Some(_))
+        ));
         let body = s + head.len() as u32;
-        assert_eq!(h.segment(1, body + 3, b"345"), Label::SegmentOf(None));
         assert_eq!(
-            h.segment(1, body, b"012"),
+            h.segment(1, body + 3, b"345", false),
+            Label::SegmentOf(None)
+        );
+        assert_eq!(
+            h.segment(1, body, b"012", false),
             complete("HTTP/1.1 200 OK  (audio/wav)")
         );
     }
@@ -520,11 +562,14 @@ mod tests {
         let mut h = HttpConn::default();
         let head = b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n";
         let s = u32::MAX - 10;
-        assert!(matches!(h.segment(1, s, head), Label::SegmentOf(Some(_))));
-        let body = s.wrapping_add(head.len() as u32);
-        assert_eq!(h.segment(1, body, b"0123"), Label::SegmentOf(None));
         assert!(matches!(
-            h.segment(1, body.wrapping_add(4), b"4567"),
+            h.segment(1, s, head, false),
+            Label::SegmentOf(Some(_))
+        ));
+        let body = s.wrapping_add(head.len() as u32);
+        assert_eq!(h.segment(1, body, b"0123", false), Label::SegmentOf(None));
+        assert!(matches!(
+            h.segment(1, body.wrapping_add(4), b"4567", false),
             Label::Complete { .. }
         ));
     }
@@ -534,7 +579,7 @@ mod tests {
         let mut h = HttpConn::default();
         let mut resp = |ct: &str| {
             let r = format!("HTTP/1.1 200 OK\r\nContent-Type: {ct}\r\nContent-Length: 2\r\n\r\nab");
-            h.segment(1, 1, r.as_bytes())
+            h.segment(1, 1, r.as_bytes(), false)
         };
         assert_eq!(
             resp("application/json"),
@@ -560,11 +605,12 @@ mod tests {
     #[test]
     fn head_responses_have_no_body() {
         let mut h = HttpConn::default();
-        h.segment(0, 1, b"HEAD /x HTTP/1.1\r\n\r\n");
+        h.segment(0, 1, b"HEAD /x HTTP/1.1\r\n\r\n", false);
         let l = h.segment(
             1,
             1,
             b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\nContent-Type: text/css\r\n\r\n",
+            false,
         );
         assert_eq!(l, complete("HTTP/1.1 200 OK "));
     }
@@ -572,26 +618,29 @@ mod tests {
     #[test]
     fn continuation_and_unfinished_lines() {
         let mut h = HttpConn::default();
-        assert_eq!(h.segment(1, 1, b"<p>hello</p>\n"), Label::Continuation);
+        assert_eq!(
+            h.segment(1, 1, b"<p>hello</p>\n", false),
+            Label::Continuation
+        );
         // No line end yet: tshark waits for one (CR counts, but not a final one).
-        assert_eq!(h.segment(1, 100, b"abc\x01"), Label::SegmentOf(None));
-        assert_eq!(h.segment(1, 104, b"more\r"), Label::SegmentOf(None));
-        assert_eq!(h.segment(1, 109, b"x"), Label::Continuation);
+        assert_eq!(h.segment(1, 100, b"abc\x01", false), Label::SegmentOf(None));
+        assert_eq!(h.segment(1, 104, b"more\r", false), Label::SegmentOf(None));
+        assert_eq!(h.segment(1, 109, b"x", false), Label::Continuation);
         // Binary payload is not HTTP until a request was seen; then it continues one.
-        assert_eq!(h.segment(1, 200, b"\x00\x01\n"), Label::Plain);
-        h.segment(0, 1, b"GET / HTTP/1.1\r\n\r\n");
-        assert_eq!(h.segment(1, 300, b"\x00\x01\n"), Label::Continuation);
+        assert_eq!(h.segment(1, 200, b"\x00\x01\n", false), Label::Plain);
+        h.segment(0, 1, b"GET / HTTP/1.1\r\n\r\n", false);
+        assert_eq!(h.segment(1, 300, b"\x00\x01\n", false), Label::Continuation);
     }
 
     #[test]
     fn headers_split_over_segments() {
         let mut h = HttpConn::default();
         assert_eq!(
-            h.segment(0, 1, b"GET /a HTTP/1.1\r\nHo"),
+            h.segment(0, 1, b"GET /a HTTP/1.1\r\nHo", false),
             Label::SegmentOf(Some("GET /a HTTP/1.1".into()))
         );
         assert_eq!(
-            h.segment(0, 20, b"st: x\r\n\r\n"),
+            h.segment(0, 20, b"st: x\r\n\r\n", false),
             complete("GET /a HTTP/1.1 ")
         );
     }
@@ -612,7 +661,12 @@ mod tests {
                 Vec::new()
             };
             payload.extend(bytes);
-            let _ = h.segment((s % 2) as usize, (s >> 20) as u32, &payload);
+            let _ = h.segment(
+                (s % 2) as usize,
+                (s >> 20) as u32,
+                &payload,
+                s.is_multiple_of(7),
+            );
             for f in &h.flows {
                 if let Some(Msp::More { buf, .. }) = &f.msp {
                     assert!(buf.len() <= MAX_HEADER_BUF);

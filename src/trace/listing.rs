@@ -11,7 +11,7 @@
 use super::dissect::{self, TcpOpt, TcpSeg, Transport, flag, flags_text};
 use super::http::{HTTP_PORTS, Label};
 use super::pcap::{CapturedFrame, LinkType};
-use super::tcp::{NOT_DISSECTED, SegInfo, TcpTable, analysis_labels};
+use super::tcp::{self, NOT_DISSECTED, SegInfo, TcpTable, analysis_labels};
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
@@ -140,7 +140,7 @@ impl Analyzer {
     }
 
     /// Whether TCP payload on HTTP ports is decoded as HTTP (on by default). Off, every
-    /// TCP row shows its TCP summary, as `tshark --disable-protocol http` does.
+    /// TCP row shows its TCP summary, as `tshark -d tcp.port==80,data` does.
     pub fn set_http(&mut self, on: bool) {
         self.http = on;
     }
@@ -287,7 +287,8 @@ impl Analyzer {
         }
 
         let label = if decode_http && flags & NOT_DISSECTED == 0 {
-            self.tcp.http(stream, dir, seg.seq, seg.payload)
+            let ooo = flags & tcp::a::OUT_OF_ORDER != 0;
+            self.tcp.http(stream, dir, seg.seq, seg.payload, ooo)
         } else {
             Label::Plain
         };

@@ -48,7 +48,8 @@ pub mod a {
     pub const ZERO_WINDOW_PROBE_ACK: u32 = 1 << 14;
 }
 
-/// tshark does not hand these segments to the protocol above (HTTP).
+/// tshark does not hand these segments to the protocol above (HTTP); out-of-order ones
+/// only to a message already in progress.
 pub const NOT_DISSECTED: u32 = a::RETRANSMISSION | a::SPURIOUS_RETRANSMISSION;
 
 /// The bracketed Info prefixes, left to right as they appear.
@@ -221,12 +222,19 @@ impl TcpTable {
 
     /// Passes a segment's payload to the stream's HTTP state, within the global budget:
     /// a conversation that would exceed it gives up its incomplete messages.
-    pub fn http(&mut self, stream: usize, dir: usize, seq: u32, payload: &[u8]) -> Label {
+    pub fn http(
+        &mut self,
+        stream: usize,
+        dir: usize,
+        seq: u32,
+        payload: &[u8],
+        ooo: bool,
+    ) -> Label {
         let Some(c) = self.conns.get_mut(&stream) else {
             return Label::Plain;
         };
         let before = c.http.buffered();
-        let label = c.http.segment(dir, seq, payload);
+        let label = c.http.segment(dir, seq, payload, ooo);
         let after = c.http.buffered();
         self.http_buffered = self.http_buffered - before + after;
         if self.http_buffered > MAX_HTTP_BUFFERED {
@@ -339,13 +347,14 @@ fn analyze(conn: &mut Conn, frame: u64, now: i64, seg: &TcpSeg, reused: bool) ->
         conn.flows[rev].base = Some(ack.wrapping_sub(1));
     }
 
-    // The handshake's round trip: from the SYN to the first ACK after it.
+    // The handshake's round trip: from the SYN to the first ACK after it. A zero
+    // (same timestamp) counts as not yet known, so a later ACK sets it (as in tshark).
     if syn && flags & flag::ACK == 0 {
         conn.ts_mru_syn = Some(now);
     }
     if !syn
         && flags & flag::ACK != 0
-        && conn.ts_first_rtt.is_none()
+        && conn.ts_first_rtt.is_none_or(|t| t == 0)
         && let Some(t) = conn.ts_mru_syn
     {
         conn.ts_first_rtt = Some(now - t);
