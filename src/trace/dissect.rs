@@ -502,6 +502,29 @@ fn tcp_options(mut b: &[u8]) -> Vec<TcpOpt> {
     out
 }
 
+/// An echo request or reply (ICMP or ICMPv6): the listing pairs them later.
+fn echo<'a>(
+    ip: &IpLayer<'a>,
+    src: String,
+    dst: String,
+    v6: bool,
+    request: bool,
+    id: u16,
+    seq: u16,
+) -> Dissected<'a> {
+    let mut d = Dissected::new(src, dst, if v6 { "ICMPv6" } else { "ICMP" }, String::new());
+    d.transport = Transport::Echo(Echo {
+        v6,
+        request,
+        src: ip.src,
+        dst: ip.dst,
+        id,
+        seq,
+        ttl: ip.ttl,
+    });
+    d
+}
+
 fn icmpv4<'a>(ip: &IpLayer<'a>, src: String, dst: String) -> Dissected<'a> {
     let Ok(p) = Icmpv4Packet::new_checked(ip.data) else {
         return Dissected::new(src, dst, "ICMP", "[Malformed Packet]".into());
@@ -509,17 +532,16 @@ fn icmpv4<'a>(ip: &IpLayer<'a>, src: String, dst: String) -> Dissected<'a> {
     let code = p.msg_code();
     let info = match p.msg_type() {
         t @ (Icmpv4Message::EchoRequest | Icmpv4Message::EchoReply) => {
-            let mut d = Dissected::new(src, dst, "ICMP", String::new());
-            d.transport = Transport::Echo(Echo {
-                v6: false,
-                request: t == Icmpv4Message::EchoRequest,
-                src: ip.src,
-                dst: ip.dst,
-                id: p.echo_ident(),
-                seq: p.echo_seq_no(),
-                ttl: ip.ttl,
-            });
-            return d;
+            let (id, seq) = (p.echo_ident(), p.echo_seq_no());
+            return echo(
+                ip,
+                src,
+                dst,
+                false,
+                t == Icmpv4Message::EchoRequest,
+                id,
+                seq,
+            );
         }
         Icmpv4Message::DstUnreachable => {
             let why = match code {
@@ -569,17 +591,8 @@ fn icmpv6<'a>(ip: &IpLayer<'a>, src: String, dst: String) -> Dissected<'a> {
     };
     let info = match p.msg_type() {
         t @ (Icmpv6Message::EchoRequest | Icmpv6Message::EchoReply) => {
-            let mut d = Dissected::new(src, dst, "ICMPv6", String::new());
-            d.transport = Transport::Echo(Echo {
-                v6: true,
-                request: t == Icmpv6Message::EchoRequest,
-                src: ip.src,
-                dst: ip.dst,
-                id: p.echo_ident(),
-                seq: p.echo_seq_no(),
-                ttl: ip.ttl,
-            });
-            return d;
+            let (id, seq) = (p.echo_ident(), p.echo_seq_no());
+            return echo(ip, src, dst, true, t == Icmpv6Message::EchoRequest, id, seq);
         }
         Icmpv6Message::RouterSolicit => match lladdr(8, 1) {
             Some(m) => format!("Router Solicitation from {m}"),

@@ -482,22 +482,27 @@ fn options<'a>(b: Bytes<'a>, from: usize, to: usize) -> Vec<(u16, &'a [u8])> {
 mod tests {
     use super::*;
 
+    /// `v` in the byte order of a capture written big- or little-endian.
+    fn w32(big: bool, v: u32) -> [u8; 4] {
+        if big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    }
+
+    fn w16(big: bool, v: u16) -> [u8; 2] {
+        if big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    }
+
     /// A classic pcap with the given frames, in either byte order and resolution.
     pub(crate) fn pcap(big: bool, nanos: bool, link: u32, frames: &[(u32, u32, &[u8])]) -> Vec<u8> {
-        let w32 = |v: u32| {
-            if big {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            }
-        };
-        let w16 = |v: u16| {
-            if big {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            }
-        };
+        let w32 = |v: u32| w32(big, v);
+        let w16 = |v: u16| w16(big, v);
         let mut b = Vec::new();
         b.extend(w32(if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 }));
         b.extend(w16(2));
@@ -517,13 +522,7 @@ mod tests {
     }
 
     fn block(big: bool, btype: u32, body: &[u8]) -> Vec<u8> {
-        let w32 = |v: u32| {
-            if big {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            }
-        };
+        let w32 = |v: u32| w32(big, v);
         let mut body = body.to_vec();
         while !body.len().is_multiple_of(4) {
             body.push(0);
@@ -540,20 +539,8 @@ mod tests {
     /// A pcapng with one section, one interface and the given EPBs (plus an SPB and an
     /// unknown block to skip).
     fn pcapng(big: bool, link: u16, tsresol: Option<u8>, frames: &[(u64, &[u8])]) -> Vec<u8> {
-        let w32 = |v: u32| {
-            if big {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            }
-        };
-        let w16 = |v: u16| {
-            if big {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            }
-        };
+        let w32 = |v: u32| w32(big, v);
+        let w16 = |v: u16| w16(big, v);
         let mut shb = Vec::new();
         shb.extend(w32(0x1a2b_3c4d));
         shb.extend(w16(1));
