@@ -305,6 +305,8 @@ impl Server {
             progressed = true;
         }
 
+        conn.http.set_unacknowledged(socket.send_queue() > 0, wall);
+
         let info = TcpInfo {
             table: &self.table,
             key: (conn.local, conn.remote),

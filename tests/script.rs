@@ -230,7 +230,7 @@ fn with_its_flags_a_failing_script_gets_no_flags_hint() {
 fn a_wrong_ack_fails_with_the_actual_ack() {
     let base = std::fs::read_to_string(Path::new(EXAMPLES).join("get-200.pkt")).unwrap();
     let n = line_of(&base, "+0    > P.");
-    let body = get_with(n, "+0    > P. 1461:2236(775) ack 38");
+    let body = get_with(n, "+0    > P. 2049:2236(187) ack 38");
     let path = script_file("wrong-ack.pkt", &body);
     let out = taplab(&[path.to_str().unwrap(), "--isn", "1000"]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
@@ -241,7 +241,7 @@ fn a_wrong_ack_fails_with_the_actual_ack() {
         show(&out)
     );
     assert!(
-        stdout.contains("    actual  0.001 > P. 1461:2236(775) ack 39 win 32768\n"),
+        stdout.contains("    actual  0.002 > P. 2049:2236(187) ack 39 win 32768\n"),
         "{}",
         show(&out)
     );
@@ -262,13 +262,13 @@ fn a_missing_segment_fails_with_nothing_within_the_tolerance() {
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("expected at 0.102 ± 5 ms"),
+        stdout.contains("expected at 0.103 ± 5 ms"),
         "{}",
         show(&out)
     );
     assert!(
         stdout.contains(
-            "actual  nothing within 5 ms of 0.102 (nothing at all since the previous line at 0.002)"
+            "actual  nothing within 5 ms of 0.103 (nothing at all since the previous line at 0.003)"
         ),
         "{}",
         show(&out)

@@ -78,6 +78,11 @@ pub struct HttpConnection {
     /// Latest `now` we were given: reported as an already-passed deadline
     /// when `poll` has work to do right away.
     last_seen: SystemTime,
+    /// The transport still holds bytes we wrote that the peer has not
+    /// acknowledged ([`HttpConnection::set_unacknowledged`]).
+    unacknowledged: bool,
+    /// A response has been queued on this connection.
+    answered: bool,
     log: Vec<AccessRecord>,
 }
 
@@ -95,8 +100,24 @@ impl HttpConnection {
             idle_since: now,
             last_rx: now,
             last_seen: now,
+            unacknowledged: false,
+            answered: false,
             log: Vec::new(),
         }
+    }
+
+    /// The transport tells whether bytes we wrote are still unacknowledged by
+    /// the peer. A response is not finished until it has arrived: the
+    /// keep-alive idle timer starts when the last byte is acknowledged, not
+    /// when it was handed to the transport (a large response under loss can
+    /// take longer than the idle timeout to get through, and closing then
+    /// would send our FIN behind data still being retransmitted).
+    pub fn set_unacknowledged(&mut self, unacknowledged: bool, now: SystemTime) {
+        if self.unacknowledged && !unacknowledged {
+            self.idle_since = self.idle_since.max(now);
+            self.dirty = true;
+        }
+        self.unacknowledged = unacknowledged;
     }
 
     /// How many more input bytes it is willing to buffer now; 0 means the
@@ -256,8 +277,9 @@ impl HttpConnection {
         if self.dirty || (self.closing && self.queue.is_empty()) {
             return Some(self.last_seen);
         }
-        if self.closing || !self.queue.is_empty() {
-            // Progress is driven by the socket taking our output.
+        if self.closing || !self.queue.is_empty() || self.unacknowledged {
+            // Progress is driven by the socket taking our output, or the peer
+            // acknowledging it.
             return None;
         }
         if self.skip_body > 0 {
@@ -267,9 +289,22 @@ impl HttpConnection {
             let started = self.head_started.unwrap_or(self.last_rx);
             return started.checked_add(config.request_timeout);
         }
-        config
-            .keep_alive_timeout
+        self.idle_timeout(config)
             .and_then(|t| self.idle_since.checked_add(t))
+    }
+
+    /// How long the connection may sit idle before we close it. Before its first request
+    /// a connection gets at least the request timeout (as nginx's
+    /// `client_header_timeout`): the keep-alive timeout is for the pause between
+    /// requests, and a first request delayed by a lossy network must not find the
+    /// connection already closing.
+    fn idle_timeout(&self, config: &HttpConfig) -> Option<Duration> {
+        let ka = config.keep_alive_timeout?;
+        Some(if self.answered {
+            ka
+        } else {
+            ka.max(config.request_timeout)
+        })
     }
 
     /// Records of requests whose responses were written since the last call.
@@ -422,6 +457,7 @@ impl HttpConnection {
         now: SystemTime,
     ) {
         let (head, body) = plan.render(head_only, close, now, &config.server);
+        self.answered = true;
         self.queue.push_back(Outgoing {
             head,
             head_pos: 0,
@@ -471,6 +507,10 @@ impl HttpConnection {
         if self.closing || !self.queue.is_empty() {
             return;
         }
+        if self.unacknowledged && self.skip_body == 0 && self.inbuf.is_empty() {
+            // Idle only once the peer has everything we sent.
+            return;
+        }
         let reached =
             |base: SystemTime, after: Duration| base.checked_add(after).is_some_and(|d| now >= d);
         if self.skip_body > 0 {
@@ -489,7 +529,7 @@ impl HttpConnection {
                 self.inbuf = Vec::new();
                 self.head_started = None;
             }
-        } else if let Some(idle) = config.keep_alive_timeout
+        } else if let Some(idle) = self.idle_timeout(config)
             && reached(self.idle_since, idle)
         {
             debug!("keep-alive idle timeout");

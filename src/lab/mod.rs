@@ -118,6 +118,9 @@ pub struct LabArgs {
     /// The client's delayed-ACK timeout in ms (Linux: 40; 0: ACK at once)
     #[arg(long, default_value_t = 40, value_name = "MS")]
     pub client_ack_delay: u64,
+    /// The client's congestion control: `none`, `reno` or `cubic` (smoltcp's)
+    #[arg(long, default_value = "cubic", value_parser = crate::knobs::parse_cc, value_name = "none|reno|cubic")]
+    pub client_cc: crate::knobs::CongestionControl,
     /// A slow reader: the client drains each receive buffer at BYTES per second
     #[arg(long, value_name = "BYTES_PER_S")]
     pub client_read_rate: Option<u64>,
@@ -307,6 +310,7 @@ fn client_knobs(a: &LabArgs, mtu: usize) -> Result<TcpKnobs, String> {
             .then(|| std::time::Duration::from_millis(a.client_ack_delay)),
         timestamps: a.client_timestamps,
         sack: a.client_sack,
+        cc: a.client_cc,
         ..TcpKnobs::default()
     };
     knobs.validate().map_err(|e| {

@@ -599,13 +599,13 @@ mod tests {
     #[test]
     fn a_get_passes_and_reports_every_line() {
         let (outcome, out) = run_text(GET, isn1000());
-        assert_eq!(outcome, Outcome::Passed { lines: 7 }, "{out}");
+        assert_eq!(outcome, Outcome::Passed { lines: 9 }, "{out}");
         assert!(out.contains("(our ISN on the wire: 1000)"), "{out}");
         assert!(
-            out.contains("got     0.001 > P. 1461:2236(775) ack 39 win 32768\n"),
+            out.contains("got     0.002 > P. 2049:2236(187) ack 39 win 32768\n"),
             "{out}"
         );
-        assert!(out.ends_with("7 lines passed\n"), "{out}");
+        assert!(out.ends_with("9 lines passed\n"), "{out}");
         // Same script, same report.
         assert_eq!(run_text(GET, isn1000()).1, out);
     }
@@ -623,7 +623,7 @@ mod tests {
                 ..TcpKnobs::default()
             };
             let (outcome, out) = run_text(GET, knobs);
-            assert_eq!(outcome, Outcome::Passed { lines: 7 }, "{isn:?}: {out}");
+            assert_eq!(outcome, Outcome::Passed { lines: 9 }, "{isn:?}: {out}");
         }
     }
 
@@ -648,12 +648,19 @@ mod tests {
     #[test]
     fn silence_is_reported_as_nothing_within_the_tolerance() {
         // Keep-alive: after the response nothing comes for 5 s.
-        let (outcome, out) = run_text(&get_then(7, "+0.5 > F. 2236:2236(0) ack 39"), isn1000());
-        assert_eq!(outcome, Outcome::Failed { line: 8, passed: 7 }, "{out}");
-        assert!(out.contains("expected at 0.502 ± 10 ms"), "{out}");
+        let (outcome, out) = run_text(&get_then(9, "+0.5 > F. 2236:2236(0) ack 39"), isn1000());
+        assert_eq!(
+            outcome,
+            Outcome::Failed {
+                line: 10,
+                passed: 9
+            },
+            "{out}"
+        );
+        assert!(out.contains("expected at 0.503 ± 10 ms"), "{out}");
         assert!(
             out.contains(
-                "actual  nothing within 10 ms of 0.502 (nothing at all since the previous line at 0.002)"
+                "actual  nothing within 10 ms of 0.503 (nothing at all since the previous line at 0.003)"
             ),
             "{out}"
         );
@@ -665,10 +672,17 @@ mod tests {
             close: ClosePolicy::Idle(std::time::Duration::from_secs(1)),
             ..isn1000()
         };
-        let (outcome, out) = run_text(&get_then(7, "+5 > F. 2236:2236(0) ack 39"), knobs);
-        assert_eq!(outcome, Outcome::Failed { line: 8, passed: 7 }, "{out}");
+        let (outcome, out) = run_text(&get_then(9, "+5 > F. 2236:2236(0) ack 39"), knobs);
+        assert_eq!(
+            outcome,
+            Outcome::Failed {
+                line: 10,
+                passed: 9
+            },
+            "{out}"
+        );
         assert!(
-            out.contains("- time: expected at 5.002 ± 10 ms, sent at 1.001 (too early)"),
+            out.contains("- time: expected at 5.003 ± 10 ms, sent at 1.003 (too early)"),
             "{out}"
         );
     }
@@ -743,7 +757,7 @@ mod tests {
         o.pcap = Some(path.clone());
         let script = parse_script(GET).unwrap();
         let outcome = run(&script, &o, &mut Vec::new()).unwrap();
-        assert_eq!(outcome, Outcome::Passed { lines: 7 });
+        assert_eq!(outcome, Outcome::Passed { lines: 9 });
         let pcap = std::fs::read(&path).unwrap();
         let _ = std::fs::remove_file(&path);
         // Global header, then records: count them and their ethertypes.
@@ -762,8 +776,8 @@ mod tests {
         }
         assert_eq!(
             (arp, ip),
-            (2, 7),
-            "the peer's who-has and our reply; 7 segments"
+            (2, 9),
+            "the peer's who-has and our reply; 9 segments"
         );
     }
 
