@@ -235,6 +235,7 @@ pub fn main(argv: Vec<OsString>) -> Result<i32, String> {
             request_timeout: first.request_timeout,
             max_conns: first.max_conns,
             pcap: first.pcap.clone(),
+            ipv6: first.ipv6,
             knobs: first.knobs.clone(),
         };
         return crate::script::run_cli(args).map(|()| 0);
