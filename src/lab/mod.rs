@@ -142,7 +142,7 @@ pub struct LabArgs {
     /// The server port the client connects to (the server listens on 80)
     #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u16).range(1..), value_name = "N")]
     pub connect_port: u16,
-    /// Connect over IPv6 (fdaa::100 → fdaa::1)
+    /// Connect over IPv6 (fdaa::100 → fdaa::1); with --script, the scripted peer speaks IPv6
     #[arg(long)]
     pub ipv6: bool,
 
