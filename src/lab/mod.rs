@@ -145,7 +145,7 @@ pub struct LabArgs {
     /// The server port the client connects to (the server listens on 80)
     #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u16).range(1..), value_name = "N")]
     pub connect_port: u16,
-    /// Connect over IPv6 (fdaa::100 → fdaa::1)
+    /// Connect over IPv6 (fdaa::100 → fdaa::1); with --script, the scripted peer speaks IPv6
     #[arg(long)]
     pub ipv6: bool,
 
@@ -238,6 +238,7 @@ pub fn main(argv: Vec<OsString>) -> Result<i32, String> {
             request_timeout: first.request_timeout,
             max_conns: first.max_conns,
             pcap: first.pcap.clone(),
+            ipv6: first.ipv6,
             knobs: first.knobs.clone(),
         };
         return crate::script::run_cli(args).map(|()| 0);
