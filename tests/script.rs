@@ -391,7 +391,7 @@ fn an_ipv6_script_runs_over_ipv6_only() {
     let ours: [u8; 16] = "fdaa::1".parse::<std::net::Ipv6Addr>().unwrap().octets();
     let tcp: Vec<&&[u8]> = frames.iter().filter(|f| f[14 + 6] == 6).collect();
     let icmp: Vec<&&[u8]> = frames.iter().filter(|f| f[14 + 6] == 58).collect();
-    assert_eq!(tcp.len(), 7, "one frame per line");
+    assert_eq!(tcp.len(), 9, "one frame per line");
     for f in &tcp {
         let (src, dst) = (&f[22..38], &f[38..54]);
         assert!(
@@ -439,7 +439,7 @@ fn ranges_with(starts: &str, replacement: &str) -> (usize, PathBuf) {
 
 #[test]
 fn a_segment_outside_its_time_range_fails_naming_the_range() {
-    // The first retransmission comes at 1.002: a range that starts later fails it as
+    // The first retransmission comes at 1.003: a range that starts later fails it as
     // too early ...
     let (n, path) = ranges_with("+.5~+1.5 >", "+1.1~+1.5 > F. 2231:2231(0) ack 39");
     let out = taplab(&[path.to_str().unwrap(), "--close", "server-first"]);
@@ -452,7 +452,7 @@ fn a_segment_outside_its_time_range_fails_naming_the_range() {
     );
     assert!(
         stdout.contains(
-            "    - time: expected between 1.102 and 1.502 ± 10 ms, sent at 1.002 (too early)\n"
+            "    - time: expected between 1.103 and 1.503 ± 10 ms, sent at 1.003 (too early)\n"
         ),
         "{}",
         show(&out)
@@ -468,8 +468,8 @@ fn a_segment_outside_its_time_range_fails_naming_the_range() {
         show(&out)
     );
     assert!(
-        stdout.contains("    expected between 0.102 and 0.502 ± 10 ms\n")
-            && stdout.contains("    actual  nothing between 0.092 and 0.512 (nothing at all since the previous line at 0.002)\n"),
+        stdout.contains("    expected between 0.103 and 0.503 ± 10 ms\n")
+            && stdout.contains("    actual  nothing between 0.093 and 0.513 (nothing at all since the previous line at 0.003)\n"),
         "{}",
         show(&out)
     );
