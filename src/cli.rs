@@ -98,9 +98,8 @@ pub struct ServeArgs {
     /// Site root directory
     #[arg(long, default_value = "www", value_name = "DIR")]
     pub www: PathBuf,
-    /// Listening sockets in the pool (= most simultaneous connections)
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    pub max_conns: u16,
+    #[command(flatten)]
+    pub limits: crate::stack::admission::LimitArgs,
     /// Answer 408 when a request's headers are not complete within SECS
     #[arg(long, default_value = "10", value_parser = parse_secs, value_name = "SECS")]
     pub request_timeout: Duration,
@@ -178,7 +177,7 @@ impl ServeArgs {
             host6: self.host_addr6,
             port: self.port,
             www: self.www,
-            max_conns: self.max_conns as usize,
+            limits: self.limits.limits(),
             request_timeout: self.request_timeout,
             knobs,
             pcap: self.pcap,
@@ -247,9 +246,10 @@ mod tests {
         assert_eq!(o.host4.to_string(), "192.168.69.100/24");
         assert_eq!(o.port, 80);
         assert_eq!(o.www, PathBuf::from("www"));
-        assert_eq!(o.max_conns, 64);
+        assert_eq!(o.limits.max_conns, 1024);
+        assert_eq!(o.limits.backlog, 256);
         assert_eq!(o.knobs, crate::knobs::TcpKnobs::default());
-        let http = serve::http_config(&o.knobs, o.request_timeout);
+        let http = crate::server_stack::http_config(&o.knobs, o.request_timeout);
         assert_eq!(http.keep_alive_timeout, Some(Duration::from_secs(5)));
         assert!(!http.close_after_response);
     }
@@ -278,6 +278,6 @@ mod tests {
     #[test]
     fn zero_keep_alive_closes_after_each_response() {
         let o = serve(&["--keep-alive-timeout", "0"]).unwrap();
-        assert!(serve::http_config(&o.knobs, o.request_timeout).close_after_response);
+        assert!(crate::server_stack::http_config(&o.knobs, o.request_timeout).close_after_response);
     }
 }

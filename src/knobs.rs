@@ -106,9 +106,9 @@ pub struct TcpKnobs {
     pub cc: CongestionControl,
 }
 
-/// The receive buffer when nothing says otherwise: 64 KiB, which smoltcp turns into
-/// window shift 1.
-pub const DEFAULT_WINDOW: usize = 64 * 1024;
+/// The receive buffer when nothing says otherwise: request-sized, 16 KiB (an HTTP server
+/// receives requests; `--window` asks for more), which smoltcp turns into window shift 0.
+pub const DEFAULT_WINDOW: usize = 16 * 1024;
 
 impl Default for TcpKnobs {
     fn default() -> Self {
@@ -304,7 +304,7 @@ pub struct KnobArgs {
     /// Window-scale shift we advertise (0..14), made real by the receive buffer size; `off`: no scaling either way
     #[arg(long, value_parser = parse_wscale, value_name = "0..14|off")]
     pub wscale: Option<Wscale>,
-    /// Our receive window (receive buffer) in bytes [default: 65536, or the smallest that gives --wscale]
+    /// Our receive window (receive buffer) in bytes [default: 16384, or the smallest that gives --wscale]
     #[arg(long, value_name = "BYTES")]
     pub window: Option<usize>,
     /// Who sends the first FIN: `server-first`, `client-first`, or `idle:SECS` (server FIN after SECS idle)
@@ -466,7 +466,8 @@ mod tests {
     #[test]
     fn defaults() {
         assert_eq!(knobs(&[]).unwrap(), TcpKnobs::default());
-        assert_eq!(TcpKnobs::default().advertised_shift(), Some(1));
+        assert_eq!(TcpKnobs::default().advertised_shift(), Some(0));
+        assert_eq!(TcpKnobs::default().rx_buffer(), 16 * 1024);
     }
 
     #[test]

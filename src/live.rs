@@ -10,7 +10,6 @@
 
 use crate::device::capture::FrameObserver;
 use crate::server::{StateChange, StateObserver};
-use crate::stack::state_name;
 use crate::step::Hold;
 use crate::trace::{Analyzer, LinkType, ListingOptions, Row, Side, StateTracker};
 use smoltcp::time::Instant;
@@ -83,8 +82,8 @@ impl StateObserver for LiveTrace {
             "~",
             c.local,
             c.remote,
-            state_name(c.from),
-            state_name(c.to)
+            crate::tcp::TcpState::from(c.from).name(),
+            crate::tcp::TcpState::from(c.to).name()
         );
         let _ = self.out.flush();
     }

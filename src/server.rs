@@ -1,28 +1,35 @@
-//! The web server: joins the [`Stack`]'s sockets to one [`HttpConnection`] each.
+//! The web server: joins each of the [`Stack`]'s connections to an [`HttpConnection`].
 //!
 //! Each [`Server::step`] moves frames through the stack, turns the stack's events into
-//! HTTP connections opening and closing, and for every open connection moves received
-//! bytes into its HTTP state machine and response bytes into the socket's send buffer —
-//! only as much as the buffer has room for, so large files stream from disk as the peer's
-//! window opens. The same code serves a real tap (`serve`) and, later, a simulated wire.
+//! HTTP connections opening and closing, and for every connection that saw traffic or
+//! whose HTTP timer is due moves received bytes into its HTTP state machine and response
+//! bytes into the socket's send buffer — only as much as the buffer has room for, so
+//! large files stream from disk as the peer's window opens. Idle connections cost
+//! nothing per step: the work follows the connections that have something to do.
 //!
 //! Logging (info): one line per connection opened and closed, one access-log line per
 //! request: `peer "METHOD target" status bytes ms`.
 
-use crate::clock::{Clock, to_system_time};
+use crate::clock::{Clock, from_system_time, to_system_time};
 use crate::http::{Generated, Generator, HttpConfig, HttpConnection, Site, Verdict};
 use crate::knobs::TcpKnobs;
-use crate::stack::{Stack, StackEvent, state_name};
+use crate::stack::{ConnId, GuardAction, Stack, StackEvent};
+use crate::tcp::TcpState;
 use crate::tcpinfo::{ConnKey, ConnTable};
 use smoltcp::phy::Device;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::IpEndpoint;
 use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 
 /// An upper bound on the work of one step, so a peer that keeps the stack busy cannot
 /// starve the caller's other duties (signals, timers).
 const MAX_ROUNDS_PER_STEP: usize = 64;
+
+/// With --close client-first, how long the server waits for the client's FIN after HTTP
+/// is done before it closes after all (a bound, so a silent client cannot pin a socket).
+pub const CLIENT_FIRST_WAIT: Duration = Duration::from_secs(30);
 
 struct Conn {
     http: HttpConnection,
@@ -35,11 +42,9 @@ struct Conn {
     closing: bool,
     /// When HTTP was done with the connection (for --close client-first).
     done_at: Option<Instant>,
+    /// Its HTTP wake-up time as queued in `Server::timers`.
+    wake: Option<Instant>,
 }
-
-/// With --close client-first, how long the server waits for the client's FIN after HTTP
-/// is done before it closes after all (a bound, so a silent client cannot pin a socket).
-pub const CLIENT_FIRST_WAIT: Duration = Duration::from_secs(30);
 
 /// A TCP state change of one of our sockets, as smoltcp reported it (handed to every
 /// [`StateObserver`] given to [`Server::observe_states`]).
@@ -52,15 +57,18 @@ pub struct StateChange {
     pub to: smoltcp::socket::tcp::State,
 }
 
-/// Told about every TCP state change of our sockets (the live trace, the lab's timelines).
+/// Told about every TCP state change of our sockets (the live trace, the lab's timelines)
+/// and every action of the edge guard.
 pub trait StateObserver {
     fn state(&mut self, change: &StateChange);
+    fn guard(&mut self, _action: &GuardAction) {}
 }
 
-/// Keeps the state changes it is told about until they are taken.
+/// Keeps the state changes and guard actions it is told about until they are taken.
 #[derive(Debug, Default)]
 pub struct StateLog {
     changes: Vec<StateChange>,
+    actions: Vec<GuardAction>,
 }
 
 impl StateLog {
@@ -68,11 +76,20 @@ impl StateLog {
     pub fn take(&mut self) -> Vec<StateChange> {
         std::mem::take(&mut self.changes)
     }
+
+    /// The guard's actions since the last call.
+    pub fn take_actions(&mut self) -> Vec<GuardAction> {
+        std::mem::take(&mut self.actions)
+    }
 }
 
 impl StateObserver for StateLog {
     fn state(&mut self, change: &StateChange) {
         self.changes.push(*change);
+    }
+
+    fn guard(&mut self, action: &GuardAction) {
+        self.actions.push(*action);
     }
 }
 
@@ -80,12 +97,18 @@ pub struct Server {
     stack: Stack,
     site: Site,
     http: HttpConfig,
-    conns: Vec<Option<Conn>>,
+    conns: HashMap<ConnId, Conn>,
+    /// HTTP wake-up times (request and keep-alive timers), earliest first.
+    timers: BTreeSet<(Instant, ConnId)>,
     client_first: bool,
     knobs: TcpKnobs,
     table: Rc<RefCell<ConnTable>>,
     /// Told about every state change of our sockets (the live trace).
     state_observers: Vec<Rc<RefCell<dyn StateObserver>>>,
+    // Reused buffers, so that a step allocates nothing.
+    events: Vec<StackEvent>,
+    ready: Vec<ConnId>,
+    actions: Vec<GuardAction>,
 }
 
 /// `/tcpinfo`: the wire record of the connection that asks.
@@ -111,6 +134,24 @@ impl Generator for TcpInfo<'_> {
     }
 }
 
+/// smoltcp's state for ours (the observers speak smoltcp's).
+fn smoltcp_state(s: TcpState) -> smoltcp::socket::tcp::State {
+    use smoltcp::socket::tcp::State as S;
+    match s {
+        TcpState::Closed => S::Closed,
+        TcpState::Listen => S::Listen,
+        TcpState::SynSent => S::SynSent,
+        TcpState::SynReceived => S::SynReceived,
+        TcpState::Established => S::Established,
+        TcpState::FinWait1 => S::FinWait1,
+        TcpState::FinWait2 => S::FinWait2,
+        TcpState::CloseWait => S::CloseWait,
+        TcpState::Closing => S::Closing,
+        TcpState::LastAck => S::LastAck,
+        TcpState::TimeWait => S::TimeWait,
+    }
+}
+
 impl Server {
     /// `knobs` decide who closes first (client-first: never the server) and are reported
     /// by `/tcpinfo`, which reads `table` (fed by the capture point).
@@ -121,16 +162,19 @@ impl Server {
         knobs: TcpKnobs,
         table: Rc<RefCell<ConnTable>>,
     ) -> Server {
-        let conns = (0..stack.slot_count()).map(|_| None).collect();
         Server {
             stack,
             site,
             http,
-            conns,
+            conns: HashMap::new(),
+            timers: BTreeSet::new(),
             client_first: knobs.close == crate::knobs::ClosePolicy::ClientFirst,
             knobs,
             table,
             state_observers: Vec::new(),
+            events: Vec::new(),
+            ready: Vec::new(),
+            actions: Vec::new(),
         }
     }
 
@@ -143,11 +187,6 @@ impl Server {
         &mut self.stack
     }
 
-    /// Number of connections currently open.
-    pub fn open_connections(&self) -> usize {
-        self.conns.iter().filter(|c| c.is_some()).count()
-    }
-
     /// Runs the stack and the HTTP connections until nothing more happens. The clock is
     /// read once per round, so frames handled in one step still get their own times.
     pub fn step<D: Device>(&mut self, clock: &dyn Clock, device: &mut D) {
@@ -156,21 +195,31 @@ impl Server {
             // Frames in, then the application, then frames out: a response or a FIN
             // decided here leaves with the ACK of what caused it.
             let mut changed = self.stack.ingress(now, device);
-            for event in self.stack.maintain(now) {
-                self.on_event(event, now);
-            }
-            let mut progressed = false;
-            for slot in 0..self.conns.len() {
-                if self.conns[slot].is_some() {
-                    progressed |= self.drive(slot, now);
+            self.handle_events(now);
+            let mut ready = std::mem::take(&mut self.ready);
+            self.stack.take_touched(&mut ready);
+            while let Some(&(t, id)) = self.timers.first() {
+                if t > now {
+                    break;
                 }
+                self.timers.pop_first();
+                if let Some(c) = self.conns.get_mut(&id) {
+                    c.wake = None;
+                }
+                ready.push(id);
             }
+            ready.sort_unstable();
+            ready.dedup();
+            let mut progressed = false;
+            for &id in &ready {
+                progressed |= self.drive(id, now);
+            }
+            ready.clear();
+            self.ready = ready;
             changed |= self.stack.egress(now, device);
             // States entered by sending (LAST_ACK, FIN_WAIT_1) can be left by the next
             // frame in: look again now, so that the history misses none.
-            for event in self.stack.maintain(now) {
-                self.on_event(event, now);
-            }
+            self.handle_events(now);
             if !changed && !progressed {
                 break;
             }
@@ -179,50 +228,49 @@ impl Server {
 
     /// How long the caller may sleep (absent new frames) before the next step.
     pub fn poll_delay(&mut self, now: Instant) -> Option<Duration> {
-        let wall = to_system_time(now);
-        let http_deadline = self
-            .conns
-            .iter()
-            .flatten()
-            // Once closing, HTTP is done with a connection and the stack drives the rest
-            // (linger, FIN or RST); its "poll me now" would make the caller spin.
-            .filter(|c| !c.closing)
-            .filter_map(|c| {
-                let client_first = c
-                    .done_at
-                    .filter(|_| !c.closing)
-                    .map(|d| crate::clock::to_system_time(d + CLIENT_FIRST_WAIT));
-                match (c.http.next_deadline(&self.http), client_first) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                }
-            })
-            .min()
-            .map(|d| {
-                Duration::from_micros(d.duration_since(wall).unwrap_or_default().as_micros() as u64)
-            });
-        match (self.stack.poll_delay(now), http_deadline) {
+        let http = self.timers.first().map(|&(t, _)| t.max(now) - now);
+        match (self.stack.poll_delay(now), http) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
     }
 
+    fn handle_events(&mut self, now: Instant) {
+        let mut events = std::mem::take(&mut self.events);
+        self.stack.take_events(&mut events);
+        for event in events.drain(..) {
+            self.on_event(event, now);
+        }
+        self.events = events;
+        let mut actions = std::mem::take(&mut self.actions);
+        self.stack.take_actions(&mut actions);
+        for a in actions.drain(..) {
+            for o in &self.state_observers {
+                o.borrow_mut().guard(&a);
+            }
+        }
+        self.actions = actions;
+    }
+
     fn on_event(&mut self, event: StackEvent, now: Instant) {
         match event {
-            StackEvent::Opened { slot, remote } => {
-                log::info!("{remote} connection open (slot {slot})");
-                let local = self.stack.socket(slot).local_endpoint().unwrap_or(remote);
-                self.conns[slot] = Some(Conn {
-                    http: HttpConnection::new(to_system_time(now)),
-                    local,
-                    remote,
-                    opened: now,
-                    requests: 0,
-                    bytes: 0,
-                    peer_closed: false,
-                    closing: false,
-                    done_at: None,
-                });
+            StackEvent::Opened { id, local, remote } => {
+                log::info!("{remote} connection open");
+                self.conns.insert(
+                    id,
+                    Conn {
+                        http: HttpConnection::new(to_system_time(now)),
+                        local,
+                        remote,
+                        opened: now,
+                        requests: 0,
+                        bytes: 0,
+                        peer_closed: false,
+                        closing: false,
+                        done_at: None,
+                        wake: None,
+                    },
+                );
             }
             StackEvent::State {
                 local,
@@ -231,25 +279,25 @@ impl Server {
                 to,
                 ..
             } => {
-                self.table.borrow_mut().state_change(
-                    (local, remote),
-                    state_name(from),
-                    state_name(to),
-                    now,
-                );
+                self.table
+                    .borrow_mut()
+                    .state_change((local, remote), from.name(), to.name(), now);
                 let change = StateChange {
                     time: now,
                     local,
                     remote,
-                    from,
-                    to,
+                    from: smoltcp_state(from),
+                    to: smoltcp_state(to),
                 };
                 for o in &self.state_observers {
                     o.borrow_mut().state(&change);
                 }
             }
-            StackEvent::Closed { slot, remote } => {
-                if let Some(c) = self.conns[slot].take() {
+            StackEvent::Closed { id, remote, .. } => {
+                if let Some(c) = self.conns.remove(&id) {
+                    if let Some(t) = c.wake {
+                        self.timers.remove(&(t, id));
+                    }
                     log::info!(
                         "{remote} connection closed after {} request(s), {} bytes, {} ms",
                         c.requests,
@@ -262,12 +310,14 @@ impl Server {
     }
 
     /// Moves bytes between one socket and its HTTP connection. True if anything moved.
-    fn drive(&mut self, slot: usize, now: Instant) -> bool {
+    fn drive(&mut self, id: ConnId, now: Instant) -> bool {
         let wall = to_system_time(now);
-        let Some(conn) = self.conns[slot].as_mut() else {
+        let Some(conn) = self.conns.get_mut(&id) else {
             return false;
         };
-        let socket = self.stack.socket(slot);
+        let Some(socket) = self.stack.socket(id) else {
+            return false;
+        };
         let mut progressed = false;
 
         if conn.closing {
@@ -280,6 +330,9 @@ impl Server {
                     Ok(n) if n > 0 => progressed = true,
                     _ => break,
                 }
+            }
+            if progressed {
+                self.stack.poke(id);
             }
             return progressed;
         }
@@ -304,7 +357,6 @@ impl Server {
             conn.http.peer_closed();
             progressed = true;
         }
-
         conn.http.set_unacknowledged(socket.send_queue() > 0, wall);
 
         let info = TcpInfo {
@@ -348,6 +400,7 @@ impl Server {
             );
         }
 
+        let mut finish = false;
         if verdict == Verdict::Close && !conn.http.has_output() && !conn.closing {
             // --close client-first: the server never sends the first FIN. It waits for
             // the client's, up to CLIENT_FIRST_WAIT, even after `Connection: close`.
@@ -361,10 +414,38 @@ impl Server {
                         conn.remote
                     );
                 }
-                self.stack.finish(slot, now);
+                finish = true;
                 conn.closing = true;
                 progressed = true;
             }
+        }
+
+        // The next HTTP wake-up: its own timers, and the client-first wait.
+        let mut wake = if conn.closing {
+            // HTTP is done; the stack drives the rest (linger, FIN or RST).
+            None
+        } else {
+            conn.http.next_deadline(&self.http).map(from_system_time)
+        };
+        if let Some(d) = conn.done_at.filter(|_| !conn.closing) {
+            let t = d + CLIENT_FIRST_WAIT;
+            wake = Some(wake.map_or(t, |w| w.min(t)));
+        }
+        // A deadline already past means "drive it again at the next step".
+        let wake = wake.map(|t| t.max(now + Duration::from_micros(1)).min(t.max(now)));
+        if wake != conn.wake {
+            if let Some(t) = conn.wake {
+                self.timers.remove(&(t, id));
+            }
+            if let Some(t) = wake {
+                self.timers.insert((t, id));
+            }
+            conn.wake = wake;
+        }
+        if finish {
+            self.stack.finish(id);
+        } else if progressed {
+            self.stack.poke(id);
         }
         progressed
     }

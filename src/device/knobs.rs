@@ -18,8 +18,12 @@
 //! Options are edited in place (same length), so IP lengths never change; the TCP
 //! checksum is recomputed after every edit. A received segment whose checksum is already
 //! wrong is passed on untouched, for smoltcp to drop — rewriting must never repair a
-//! corrupted frame. Entries are dropped on RST, when both FINs have passed and
-//! [`FINISHED_LINGER`] has elapsed, or (oldest finished first) when the table is full.
+//! corrupted frame. On the server an entry is dropped only when the stack says the
+//! connection is gone ([`KnobsLayer::forget`]; `stack_forgets`): a blind RST that the
+//! stack rejects must not take the translation away, or every later segment would leave
+//! with smoltcp's own numbers. Where no stack says so (the lab client), entries are
+//! dropped on RST and once both FINs have passed and [`FINISHED_LINGER`] has elapsed.
+//! Either way the oldest (finished first) goes when the table is full.
 //! Each edit is logged at debug, prefixed `knobs:`.
 
 use super::frame::tcp_span;
@@ -45,6 +49,9 @@ pub struct RewriteConfig {
     pub isn_key: (u64, u64),
     /// Most connections tracked at once.
     pub capacity: usize,
+    /// Entries end only by [`Rewriter::forget`] (and a full table): the stack above
+    /// reports every connection's end.
+    pub stack_forgets: bool,
 }
 
 impl RewriteConfig {
@@ -56,6 +63,7 @@ impl RewriteConfig {
             strip_sack: !knobs.sack,
             isn_key,
             capacity,
+            stack_forgets: false,
         }
     }
 
@@ -317,15 +325,27 @@ impl Rewriter {
             if seg.tcp.fin() {
                 e.saw_fin(false, now);
             }
-            if seg.tcp.rst() {
+            if seg.tcp.rst() && !self.config.stack_forgets {
                 self.table.remove(&tuple);
             }
         }
         if changed {
             seg.tcp.fill_checksum(&seg.remote, &seg.local);
         }
-        self.purge(now);
+        if !self.config.stack_forgets {
+            self.purge(now);
+        }
         changed
+    }
+
+    /// The connection between `local` and `remote` is gone: forget its translation.
+    pub fn forget(&mut self, local: smoltcp::wire::IpEndpoint, remote: smoltcp::wire::IpEndpoint) {
+        self.table.remove(&(
+            addr16(local.addr),
+            local.port,
+            addr16(remote.addr),
+            remote.port,
+        ));
     }
 
     fn insert(&mut self, tuple: Tuple, entry: Entry) {
@@ -425,12 +445,21 @@ impl<D: Device> KnobsLayer<D> {
         &self.inner
     }
 
+    pub fn inner_mut(&mut self) -> &mut D {
+        &mut self.inner
+    }
+
     pub fn into_inner(self) -> D {
         self.inner
     }
 
     pub fn tracked(&self) -> usize {
         self.rewriter.borrow().tracked()
+    }
+
+    /// The stack's connection between `local` and `remote` is gone.
+    pub fn forget(&self, local: smoltcp::wire::IpEndpoint, remote: smoltcp::wire::IpEndpoint) {
+        self.rewriter.borrow_mut().forget(local, remote);
     }
 }
 
@@ -580,6 +609,7 @@ mod tests {
             strip_sack: false,
             isn_key: (1, 2),
             capacity: 16,
+            stack_forgets: false,
         }
     }
 

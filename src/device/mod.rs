@@ -6,12 +6,12 @@
 //! wraps the next, like smoltcp's own `Tracer` or `PcapWriter`), and reach the smoltcp
 //! `Interface`; frames the interface transmits go back down the same chain.
 //! [`capture::CaptureSink`] (the pcap and observers, via smoltcp's `PcapWriter`),
-//! [`knobs::KnobsLayer`] (TCP rewriting for the knobs smoltcp has no setter for) and
-//! [`gate::SynGate`] are such middlewares.
+//! [`faults::Faults`] (`serve --loss`) and [`knobs::KnobsLayer`] (TCP rewriting for the
+//! knobs smoltcp has no setter for) are such middlewares.
 
 pub mod capture;
+pub mod faults;
 pub mod frame;
-pub mod gate;
 pub mod knobs;
 pub mod sim;
 pub mod tap;

@@ -493,7 +493,7 @@ impl Client {
             for a in [
                 IpCidr::new(CLIENT_V4.into(), 24),
                 IpCidr::new(CLIENT_V6.into(), 64),
-                IpCidr::new(crate::stack::link_local(CLIENT_MAC).into(), 64),
+                IpCidr::new(crate::network::link_local(CLIENT_MAC).into(), 64),
             ] {
                 let _ = addrs.push(a);
             }

@@ -54,9 +54,9 @@ pub struct LabArgs {
     /// Site root the server serves (and the client checks bodies against)
     #[arg(long, default_value = "www", value_name = "DIR")]
     pub www: PathBuf,
-    /// Listening sockets in the server's pool
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    pub max_conns: u16,
+    /// The server's --max-conns and --backlog
+    #[command(flatten)]
+    pub limits: crate::stack::admission::LimitArgs,
     /// The server answers 408 when a request's headers are not complete within SECS
     #[arg(long, default_value = "10", value_parser = parse_secs, value_name = "SECS")]
     pub request_timeout: std::time::Duration,
@@ -236,7 +236,7 @@ pub fn main(argv: Vec<OsString>) -> Result<i32, String> {
             tolerance: first.tolerance,
             www: first.www.clone(),
             request_timeout: first.request_timeout,
-            max_conns: first.max_conns,
+            limits: first.limits.clone(),
             pcap: first.pcap.clone(),
             ipv6: first.ipv6,
             knobs: first.knobs.clone(),
@@ -392,7 +392,7 @@ fn resolve(a: LabArgs) -> Result<(RunConfig, Option<PathBuf>), String> {
     Ok((
         RunConfig {
             server_knobs,
-            max_conns: a.max_conns as usize,
+            limits: a.limits.limits(),
             request_timeout: a.request_timeout,
             www: a.www,
             wire,
@@ -434,7 +434,7 @@ fn report(
     outcome: &Outcome,
     svg: Option<&PathBuf>,
 ) -> Result<(String, bool), String> {
-    let frames = frames::analyze(&outcome.frames, crate::serve::MAC);
+    let frames = frames::analyze(&outcome.frames, crate::network::SERVER_MAC);
     let listing = frames::listing(&frames);
     let t0 = outcome.frames.first().map_or(outcome.started, |f| f.time);
     let mut out = String::new();

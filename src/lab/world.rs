@@ -2,10 +2,8 @@
 //! virtual wire, driven by one [`VirtualClock`] that jumps from event to event.
 //!
 //! What goes in is a [`RunConfig`] (server knobs, client, wire, seed, files). The server
-//! side is built exactly as `serve` builds it — the wire's server end, then the capture
-//! (smoltcp's `PcapWriter` with our `CaptureSink`: the pcap and the `/tcpinfo` table),
-//! then the `KnobsLayer`, a [`Stack`] and a [`Server`] on `www/` — only the device and the
-//! clock differ. What comes out is an [`Outcome`]: every frame at the server's end of the
+//! side is [`ServerStack`], exactly what `serve` builds, on the wire's server end: only
+//! the device and the clock differ. What comes out is an [`Outcome`]: every frame at the server's end of the
 //! wire (what tcpdump on tap0 would see), both sides' real TCP state changes with the
 //! time and the frame that caused them, the client's fetch results and the wire's faults.
 //!
@@ -18,23 +16,22 @@
 //! takes the generator as a plain `fn`), so two runs on two threads would mix them.
 
 use crate::clock::{Clock, VIRTUAL_EPOCH, VirtualClock, to_system_time};
-use crate::device::capture::{CaptureSink, FrameObserver};
-use crate::device::knobs::{KnobsLayer, RewriteConfig};
+use crate::device::capture::FrameObserver;
 use crate::device::sim::{Fault, Side, Wire, WireConfig, derive_seed};
 use crate::http::Site;
 use crate::knobs::TcpKnobs;
 use crate::lab::client::{Client, ClientConfig, FetchResult, client_device};
 use crate::lab::frames::Captured;
-use crate::serve::{MAC, TX_BUFFER, http_config};
-use crate::server::{Server, StateLog};
-use crate::stack::{Stack, StackConfig};
-use crate::tcpinfo::ConnTable;
-use smoltcp::phy::{PcapMode, PcapWriter};
+use crate::network::SERVER_MAC;
+use crate::server::{StateLog, StateObserver};
+use crate::server_stack::{ServerSetup, ServerStack};
+use crate::stack::GuardAction;
+use crate::stack::admission::Limits;
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{IpCidr, IpEndpoint, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr};
+use smoltcp::wire::IpEndpoint;
 use std::cell::RefCell;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::rc::Rc;
 
 /// Every file in www/ reports this modification time in the lab (2025-12-31T00:00:00Z,
@@ -50,7 +47,7 @@ pub const MAX_FRAMES: usize = 200_000;
 #[derive(Debug, Clone)]
 pub struct RunConfig {
     pub server_knobs: TcpKnobs,
-    pub max_conns: usize,
+    pub limits: Limits,
     pub request_timeout: std::time::Duration,
     pub www: PathBuf,
     pub wire: WireConfig,
@@ -94,6 +91,8 @@ pub struct Outcome {
     /// Both sides' state changes in the order they happened.
     pub changes: Vec<Change>,
     pub results: Vec<FetchResult>,
+    /// What the server's edge guard and admission did, in order.
+    pub guard: Vec<GuardAction>,
     pub faults: Vec<Fault>,
     pub fault_count: u64,
     pub end: End,
@@ -116,7 +115,7 @@ struct Recorder {
 impl FrameObserver for Recorder {
     fn frame(&mut self, time: Instant, frame: &[u8]) {
         self.count += 1;
-        if frame.get(6..12) == Some(&MAC.0[..]) {
+        if frame.get(6..12) == Some(&SERVER_MAC.0[..]) {
             self.server_sent.push(self.count);
         }
         if self.frames.len() < MAX_FRAMES {
@@ -127,10 +126,6 @@ impl FrameObserver for Recorder {
         }
     }
 }
-
-/// The server's addresses and its view of the client side, as in `serve`'s defaults.
-pub const SERVER_CIDR4: Ipv4Cidr = Ipv4Cidr::new(Ipv4Address::new(192, 168, 69, 1), 24);
-pub const SERVER_CIDR6: Ipv6Cidr = Ipv6Cidr::new(Ipv6Address::new(0xfdaa, 0, 0, 0, 0, 0, 0, 1), 64);
 
 /// Runs the experiment to its end.
 pub fn run(config: &RunConfig) -> Result<Outcome, String> {
@@ -146,42 +141,23 @@ pub fn run(config: &RunConfig) -> Result<Outcome, String> {
     let mtu = config.server_knobs.mtu;
     let wire = Wire::new(config.wire.clone(), mtu);
 
-    // The server side, built as `serve` builds it (see serve::run and serve_loop).
-    let table = Rc::new(RefCell::new(ConnTable::new(MAC, 4 * config.max_conns + 64)));
+    // The server side, exactly as `serve` builds it.
     let recorder = Rc::new(RefCell::new(Recorder::default()));
-    let observers: Vec<Rc<RefCell<dyn FrameObserver>>> = vec![table.clone(), recorder.clone()];
-    let sink = CaptureSink::new(config.pcap.as_deref(), observers).map_err(|e| {
-        format!(
-            "cannot write the capture {}: {e}",
-            config.pcap.as_deref().unwrap_or(Path::new("")).display()
-        )
-    })?;
-    let capture = PcapWriter::new(wire.end(Side::Server), sink, PcapMode::Both);
-    let rewrite = RewriteConfig::from_knobs(
-        &config.server_knobs,
-        (
-            derive_seed(config.seed, "server-isn-key-0"),
-            derive_seed(config.seed, "server-isn-key-1"),
-        ),
-        4 * config.max_conns + 64,
+    let mut setup = ServerSetup::lab_network(site, config.server_knobs.clone());
+    setup.limits = config.limits;
+    setup.request_timeout = config.request_timeout;
+    setup.pcap = config.pcap.clone();
+    setup.observers = vec![recorder.clone() as Rc<RefCell<dyn FrameObserver>>];
+    setup.isn_key = (
+        derive_seed(config.seed, "server-isn-key-0"),
+        derive_seed(config.seed, "server-isn-key-1"),
     );
-    let mut server_dev = KnobsLayer::new(capture, rewrite);
-    let stack_config = StackConfig {
-        mac: MAC,
-        addrs: vec![IpCidr::Ipv4(SERVER_CIDR4), IpCidr::Ipv6(SERVER_CIDR6)],
-        gateway4: Some(crate::lab::client::CLIENT_V4),
-        gateway6: Some(crate::lab::client::CLIENT_V6),
-        port: 80,
-        max_conns: config.max_conns,
-        tx_buffer: TX_BUFFER,
-        knobs: config.server_knobs.clone(),
-        random_seed: derive_seed(config.seed, "server-smoltcp"),
-    };
-    let stack = Stack::new(&stack_config, &mut server_dev, clock.now());
-    let http = http_config(&config.server_knobs, config.request_timeout);
-    let mut server = Server::new(stack, site, http, config.server_knobs.clone(), table);
+    setup.random_seed = derive_seed(config.seed, "server-smoltcp");
+    let mut server = ServerStack::new(wire.end(Side::Server), setup, clock.now())?;
     let server_log = Rc::new(RefCell::new(StateLog::default()));
-    server.observe_states(server_log.clone());
+    server
+        .server()
+        .observe_states(server_log.clone() as Rc<RefCell<dyn StateObserver>>);
 
     // The client side.
     let mut client_dev = client_device(wire.end(Side::Client), &config.client);
@@ -190,8 +166,8 @@ pub fn run(config: &RunConfig) -> Result<Outcome, String> {
     let started = clock.now();
     let deadline = started + config.time_limit;
     let mut changes = Vec::new();
+    let mut guard = Vec::new();
     let mut iterations = 0u64;
-    let mut server_states = slot_states(&mut server);
     let end = loop {
         iterations += 1;
         if iterations > MAX_ITERATIONS {
@@ -225,14 +201,10 @@ pub fn run(config: &RunConfig) -> Result<Outcome, String> {
         wire.set_budget(Side::Server, Some(1));
         let before = recorder.borrow().count;
         let server_sent = wire.sent(Side::Server);
-        server.step(&clock, &mut server_dev);
+        server.step(&clock);
         let got = wire.take_last_received(Side::Server).map(|_| before + 1);
         progressed |= got.is_some() || wire.sent(Side::Server) != server_sent;
-        // A socket can change state without sending (TIME-WAIT running out): the stack
-        // notices at its next step, so step again at this instant.
-        let now_states = slot_states(&mut server);
-        progressed |= now_states != server_states;
-        server_states = now_states;
+        guard.extend(server_log.borrow_mut().take_actions());
         for c in server_log.borrow_mut().take() {
             progressed = true;
             changes.push(Change {
@@ -249,12 +221,12 @@ pub fn run(config: &RunConfig) -> Result<Outcome, String> {
         if progressed || wire.has_due(Side::Client, now) || wire.has_due(Side::Server, now) {
             continue;
         }
-        if client.finished() && wire.in_flight() == 0 && server_idle(&mut server) {
+        if client.finished() && wire.in_flight() == 0 && server.server().stack().is_empty() {
             break End::Settled;
         }
         let sources = [
             client.poll_at(now),
-            server.poll_delay(now).map(|d| now + d),
+            server.server().poll_delay(now).map(|d| now + d),
             wire.next_delivery(),
         ];
         log::trace!("lab: at {now} next events client/server/wire {sources:?}");
@@ -275,6 +247,7 @@ pub fn run(config: &RunConfig) -> Result<Outcome, String> {
         frames,
         changes,
         results: client.results().to_vec(),
+        guard,
         faults,
         fault_count,
         end,
@@ -282,18 +255,4 @@ pub fn run(config: &RunConfig) -> Result<Outcome, String> {
         ended: clock.now(),
         iterations,
     })
-}
-
-/// The state of every server socket, to notice changes between steps.
-fn slot_states(server: &mut Server) -> Vec<tcp::State> {
-    let stack = server.stack();
-    (0..stack.slot_count())
-        .map(|i| stack.socket(i).state())
-        .collect()
-}
-
-/// Every server socket listens again: no connection, no TIME-WAIT left.
-fn server_idle(server: &mut Server) -> bool {
-    let stack = server.stack();
-    (0..stack.slot_count()).all(|i| stack.socket(i).state() == tcp::State::Listen)
 }

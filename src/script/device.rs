@@ -345,13 +345,13 @@ mod tests {
     fn request_from_stack(target: Ipv4Address) -> Vec<u8> {
         let arp = ArpRepr::EthernetIpv4 {
             operation: ArpOperation::Request,
-            source_hardware_addr: crate::serve::MAC,
+            source_hardware_addr: crate::network::SERVER_MAC,
             source_protocol_addr: OUR_IP,
             target_hardware_addr: EthernetAddress([0; 6]),
             target_protocol_addr: target,
         };
         let eth = EthernetRepr {
-            src_addr: crate::serve::MAC,
+            src_addr: crate::network::SERVER_MAC,
             dst_addr: EthernetAddress::BROADCAST,
             ethertype: EthernetProtocol::Arp,
         };
@@ -379,7 +379,7 @@ mod tests {
                 operation: ArpOperation::Reply,
                 source_hardware_addr: PEER_MAC,
                 source_protocol_addr: PEER_IP,
-                target_hardware_addr: crate::serve::MAC,
+                target_hardware_addr: crate::network::SERVER_MAC,
                 target_protocol_addr: OUR_IP,
             }
         );
@@ -398,7 +398,7 @@ mod tests {
     fn ndisc_from_stack(eth_dst: EthernetAddress, ip_dst: Ipv6Address, repr: NdiscRepr) -> Vec<u8> {
         let mut frame = ndisc_frame(eth_dst, ip_dst, repr);
         let mut eth = EthernetFrame::new_unchecked(&mut frame[..]);
-        eth.set_src_addr(crate::serve::MAC);
+        eth.set_src_addr(crate::network::SERVER_MAC);
         let mut ip = Ipv6Packet::new_unchecked(eth.payload_mut());
         ip.set_src_addr(OUR_IP6);
         let icmp_repr = Icmpv6Repr::Ndisc(repr);
@@ -455,14 +455,14 @@ mod tests {
         let group = Ipv6Address::new(0xff02, 0, 0, 0, 0, 1, 0xff00, 0x0100);
         let ask = NdiscRepr::NeighborSolicit {
             target_addr: PEER_IP6,
-            lladdr: Some(crate::serve::MAC.into()),
+            lladdr: Some(crate::network::SERVER_MAC.into()),
         };
         let to_group = EthernetAddress([0x33, 0x33, 0xff, 0, 1, 0]);
         wire.sent(Instant::ZERO, ndisc_from_stack(to_group, group, ask));
         assert!(!wire.has_tx());
         assert_eq!(wire.ndp_replies, 1);
         let na = wire.rx.pop_front().unwrap();
-        assert_eq!(&na[..6], &crate::serve::MAC.0);
+        assert_eq!(&na[..6], &crate::network::SERVER_MAC.0);
         let (src, dst, repr) = parse_ndisc(&na);
         assert_eq!((src, dst), (PEER_IP6, OUR_IP6));
         assert_eq!(
@@ -482,7 +482,7 @@ mod tests {
         let ours = NdiscRepr::NeighborAdvert {
             flags: NdiscNeighborFlags::SOLICITED,
             target_addr: OUR_IP6,
-            lladdr: Some(crate::serve::MAC.into()),
+            lladdr: Some(crate::network::SERVER_MAC.into()),
         };
         wire.sent(Instant::ZERO, ndisc_from_stack(PEER_MAC, PEER_IP6, ours));
         assert!(!wire.has_rx() && !wire.has_tx());

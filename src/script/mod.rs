@@ -55,9 +55,8 @@ pub struct ScriptArgs {
     /// Answer 408 when a request's headers are not complete within SECS
     #[arg(long, default_value = "10", value_parser = parse_secs, value_name = "SECS")]
     pub request_timeout: std::time::Duration,
-    /// Listening sockets in the pool
-    #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
-    pub max_conns: u16,
+    #[command(flatten)]
+    pub limits: crate::stack::admission::LimitArgs,
     /// Write every frame of the run (ARP included), virtual timestamps, to this pcap file
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
@@ -114,7 +113,7 @@ pub fn run_cli(args: ScriptArgs) -> Result<(), String> {
         knobs,
         tolerance: smoltcp::time::Duration::from_millis(args.tolerance),
         request_timeout: args.request_timeout,
-        max_conns: args.max_conns as usize,
+        limits: args.limits.limits(),
         pcap: args.pcap,
         ip,
     };

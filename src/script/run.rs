@@ -1,14 +1,12 @@
 //! The runner: plays a parsed script against the server stack of `taplab serve`, in
 //! memory and in virtual time.
 //!
-//! The chain is serve's, with the tap replaced by the in-memory [`ScriptDevice`]:
-//! device → capture point (pcap if asked, and `/tcpinfo`'s table) → [`KnobsLayer`] →
-//! [`Stack`] (with its SYN gate) → [`Server`] → HTTP over the site (file times fixed at
-//! [`VIRTUAL_EPOCH`]). Time is a [`VirtualClock`] that starts at [`VIRTUAL_EPOCH`] and only
-//! moves when the runner moves it: to the time of the next `<` line, or, while waiting
-//! for a `>` line, from one of the stack's deadlines to the next (never more than serve's
-//! longest sleep at once, so timers that are checked rather than scheduled fire as they
-//! would under `serve`). Nothing sleeps; a 60 s timeout takes microseconds.
+//! The server side is serve's ([`ServerStack`]), with the tap replaced by the in-memory
+//! [`ScriptDevice`] and the site's file times fixed at [`VIRTUAL_EPOCH`]. Time is a
+//! [`VirtualClock`] that starts at [`VIRTUAL_EPOCH`] and only moves when the runner moves
+//! it: to the time of the next `<` line, or, while waiting for a `>` line, from one of the
+//! stack's deadlines to the next (never more than serve's longest sleep at once). Nothing
+//! sleeps; a 60 s timeout takes microseconds.
 //!
 //! Sequence numbers follow packetdrill: the peer's numbers are written as they go on the
 //! wire (its ISN is whatever its SYN says, usually 0), and ours are relative to the ISN
@@ -37,20 +35,14 @@ use super::check::{describe, differences};
 use super::device::{ScriptDevice, Wire};
 use super::parse::format_secs;
 use super::parse::{Dir, Event, Script, SegmentSpec, SeqSpec, TcpOpt, Time, Val, When};
-use super::wire::{self, DEFAULT_PEER_PORT, DEFAULT_PORT, Injection, IpVersion, PEER_IP, Seen};
+use super::wire::{self, DEFAULT_PEER_PORT, DEFAULT_PORT, Injection, IpVersion, Seen};
 use crate::clock::{Clock, VIRTUAL_EPOCH, VirtualClock, to_system_time};
-use crate::device::capture::{CaptureSink, FrameObserver};
-use crate::device::knobs::{KnobsLayer, RewriteConfig};
 use crate::http::Site;
 use crate::knobs::TcpKnobs;
-use crate::serve::{MAC, MAX_SLEEP, TX_BUFFER, http_config};
-use crate::server::Server;
-use crate::stack::{Stack, StackConfig};
+use crate::server_stack::{MAX_SLEEP, ServerSetup, ServerStack};
+use crate::stack::admission::Limits;
 use crate::tcp::TcpFlags;
-use crate::tcpinfo::ConnTable;
-use smoltcp::phy::{PcapMode, PcapWriter};
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{IpCidr, Ipv4Cidr, Ipv6Address, Ipv6Cidr};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -77,7 +69,7 @@ pub struct RunOptions {
     /// How far from its time a `>` line's segment may be sent.
     pub tolerance: Duration,
     pub request_timeout: std::time::Duration,
-    pub max_conns: usize,
+    pub limits: Limits,
     /// Write every frame (ARP included) to this pcap file.
     pub pcap: Option<PathBuf>,
     /// The IP version the peer speaks (`--ipv6`).
@@ -108,12 +100,9 @@ struct ConnState {
     tsval: Option<u32>,
 }
 
-type Chain = KnobsLayer<PcapWriter<ScriptDevice, CaptureSink>>;
-
 struct Engine {
     clock: VirtualClock,
-    server: Server,
-    device: Chain,
+    server: ServerStack<ScriptDevice>,
     wire: Rc<RefCell<Wire>>,
     conns: BTreeMap<(u16, u16), ConnState>,
     /// When the previous line happened.
@@ -150,49 +139,19 @@ impl Engine {
                 )
             })?
             .with_fixed_mtime(to_system_time(VIRTUAL_EPOCH));
-        let capacity = 4 * opts.max_conns + 64;
-        let table = Rc::new(RefCell::new(ConnTable::new(MAC, capacity)));
-        let observers: Vec<Rc<RefCell<dyn FrameObserver>>> = vec![table.clone()];
-        let sink = CaptureSink::new(opts.pcap.as_deref(), observers).map_err(|e| {
-            format!(
-                "cannot write the capture {}: {e}",
-                opts.pcap
-                    .as_deref()
-                    .unwrap_or(std::path::Path::new(""))
-                    .display()
-            )
-        })?;
         let wire = Rc::new(RefCell::new(Wire::default()));
         let mtu = opts.knobs.mtu;
-        let capture = PcapWriter::new(ScriptDevice::new(wire.clone(), mtu), sink, PcapMode::Both);
-        let rewrite = RewriteConfig::from_knobs(&opts.knobs, ISN_KEY, capacity);
-        let mut device = KnobsLayer::new(capture, rewrite);
         let clock = VirtualClock::new(VIRTUAL_EPOCH);
-        let host6 = Ipv6Address::new(0xfdaa, 0, 0, 0, 0, 0, 0, 0x100);
-        let config = StackConfig {
-            mac: MAC,
-            addrs: vec![
-                IpCidr::Ipv4(Ipv4Cidr::new(wire::OUR_IP, 24)),
-                IpCidr::Ipv6(Ipv6Cidr::new(
-                    Ipv6Address::new(0xfdaa, 0, 0, 0, 0, 0, 0, 1),
-                    64,
-                )),
-            ],
-            gateway4: Some(PEER_IP),
-            gateway6: Some(host6),
-            port: DEFAULT_PORT,
-            max_conns: opts.max_conns,
-            tx_buffer: TX_BUFFER,
-            knobs: opts.knobs.clone(),
-            random_seed: RANDOM_SEED,
-        };
-        let stack = Stack::new(&config, &mut device, clock.now());
-        let http = http_config(&opts.knobs, opts.request_timeout);
-        let server = Server::new(stack, site, http, opts.knobs.clone(), table);
+        let mut setup = ServerSetup::lab_network(site, opts.knobs.clone());
+        setup.limits = opts.limits;
+        setup.request_timeout = opts.request_timeout;
+        setup.pcap = opts.pcap.clone();
+        setup.isn_key = ISN_KEY;
+        setup.random_seed = RANDOM_SEED;
+        let server = ServerStack::new(ScriptDevice::new(wire.clone(), mtu), setup, clock.now())?;
         Ok(Engine {
             clock,
             server,
-            device,
             wire,
             conns: BTreeMap::new(),
             last: VIRTUAL_EPOCH,
@@ -206,7 +165,7 @@ impl Engine {
     /// (an ARP reply queued during a step is taken in the next).
     fn settle(&mut self) {
         for _ in 0..SETTLE_LIMIT {
-            self.server.step(&self.clock, &mut self.device);
+            self.server.step(&self.clock);
             if !self.wire.borrow().has_rx() {
                 return;
             }
@@ -224,10 +183,7 @@ impl Engine {
             }
             // serve sleeps at most MAX_SLEEP: some timers (FIN-WAIT-2) are checked on
             // wake-up rather than scheduled, so the virtual run wakes as often.
-            let mut delay = self
-                .server
-                .poll_delay(now)
-                .map_or(MAX_SLEEP, |d| d.min(MAX_SLEEP));
+            let mut delay = self.server.poll_delay(now).min(MAX_SLEEP);
             if delay == Duration::ZERO {
                 // Due now, yet the step just made did nothing: move on a little (1 µs,
                 // doubling while it lasts) rather than spin at one instant.
@@ -590,7 +546,10 @@ mod tests {
             knobs,
             tolerance: Duration::from_millis(10),
             request_timeout: std::time::Duration::from_secs(10),
-            max_conns: 2,
+            limits: Limits {
+                max_conns: 2,
+                backlog: 2,
+            },
             pcap: None,
             ip: IpVersion::V4,
         }
@@ -626,7 +585,7 @@ mod tests {
         assert_eq!(outcome, Outcome::Passed { lines: 9 }, "{out}");
         assert!(out.contains("(our ISN on the wire: 1000)"), "{out}");
         assert!(
-            out.contains("got     0.002 > P. 2049:2236(187) ack 39 win 32768\n"),
+            out.contains("got     0.002 > P. 2049:2236(187) ack 39 win 16384\n"),
             "{out}"
         );
         assert!(out.ends_with("9 lines passed\n"), "{out}");
@@ -662,11 +621,11 @@ mod tests {
         );
         assert!(
             out.contains(
-                "actual  0.000 > S. 0:0(0) ack 1 win 65535 <mss 1460,wscale 1,sackOK,eol>"
+                "actual  0.000 > S. 0:0(0) ack 1 win 16384 <mss 1460,wscale 0,sackOK,eol>"
             ),
             "{out}"
         );
-        assert!(out.contains("- win: expected 1234, got 65535"), "{out}");
+        assert!(out.contains("- win: expected 1234, got 16384"), "{out}");
     }
 
     #[test]
@@ -721,7 +680,7 @@ mod tests {
         assert_eq!(outcome, Outcome::Failed { line: 2, passed: 1 }, "{out}");
         assert!(out.contains("that no `>` line expects"), "{out}");
         assert!(
-            out.contains("    actual  0.000 > S. 0:0(0) ack 1 win 65535 <mss 1460>\n"),
+            out.contains("    actual  0.000 > S. 0:0(0) ack 1 win 16384 <mss 1460>\n"),
             "{out}"
         );
     }

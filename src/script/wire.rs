@@ -233,7 +233,7 @@ pub fn build(seg: &Injection) -> Option<Vec<u8>> {
     };
     let eth = EthernetRepr {
         src_addr: PEER_MAC,
-        dst_addr: crate::serve::MAC,
+        dst_addr: crate::network::SERVER_MAC,
         ethertype,
     };
     let mut buf = vec![0u8; ETH_HEADER + ip_len + tcp_len];

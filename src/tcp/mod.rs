@@ -1,5 +1,5 @@
 //! The words every part of taplab uses for TCP: flag sets ([`TcpFlags`]), options as
-//! they sit in a header ([`TcpOption`], walked by [`options`]), and connection states and
+//! they sit in a header ([`TcpOption`], walked by [`options()`]), and connection states and
 //! ends ([`TcpState`], [`Side`]).
 //!
 //! These are plain values, parsed from and printed to the spellings the project needs:
