@@ -149,7 +149,9 @@ fn list<R: Read>(
         if let Some(s) = stream {
             seen_streams = seen_streams.max(s + 1);
             let ch = tracker.push(&row);
-            if opts.stream.is_none_or(|want| want == s) {
+            // Kept only for what is printed or drawn at the end: they grow with the
+            // number of streams.
+            if (opts.states || opts.svg.is_some()) && opts.stream.is_none_or(|want| want == s) {
                 changes.entry(s).or_default().extend(ch);
                 if let Some(st) = tracker.stream(s) {
                     ends.insert(s, st.clone());
