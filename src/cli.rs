@@ -36,7 +36,7 @@ pub enum Command {
 
 #[derive(clap::Args, Debug)]
 pub struct TraceArgs {
-    /// Capture file: pcap or pcapng (tcpdump -w, Wireshark, taplab serve --pcap)
+    /// Capture file: pcap or pcapng (tcpdump -w, Wireshark, taplab serve --pcap); `-` reads standard input
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// Raw sequence and acknowledgment numbers instead of relative ones

@@ -204,17 +204,12 @@ fn serve_loop(
 
 /// 64 bits from the OS's random source, to seed smoltcp.
 fn os_random_u64() -> u64 {
-    use std::io::Read;
-    let mut b = [0u8; 8];
-    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)) {
-        Ok(()) => u64::from_ne_bytes(b),
-        Err(e) => {
-            // Not fatal: the seed only needs to differ between runs.
-            log::warn!("cannot read /dev/urandom ({e}); seeding from the clock");
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0x5eed)
-        }
-    }
+    getrandom::u64().unwrap_or_else(|e| {
+        // Not fatal: the seed only needs to differ between runs.
+        log::warn!("cannot read the OS's random source ({e}); seeding from the clock");
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x5eed)
+    })
 }

@@ -925,3 +925,82 @@ fn trace_draws_a_ladder_picture_a_renderer_accepts() {
     assert!(std::fs::metadata(&png).unwrap().len() > 20_000);
     let _ = std::fs::copy(&svg, artifacts().join("trace-ladder.svg"));
 }
+
+/// Writes `frames` (Ethernet, with µs times) as a loopback capture: link type 0 (DLT_NULL:
+/// the address family in the byte order of the machine that captured, which is also the
+/// file's) or 108 (DLT_LOOP: always big-endian), IPv6 with the family number `v6`. Frames
+/// other than IP (ARP) have no place on a loopback interface and are left out.
+fn loopback_pcap(frames: &[(u64, Vec<u8>)], link: u32, big: bool, v6: u32) -> Vec<u8> {
+    let w32 = |v: u32| {
+        if big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let w16 = |v: u16| {
+        if big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let mut b = Vec::new();
+    b.extend(w32(0xa1b2_c3d4));
+    b.extend(w16(2));
+    b.extend(w16(4));
+    for v in [0, 0, 262_144, link] {
+        b.extend(w32(v));
+    }
+    for (us, eth) in frames {
+        let family = match eth.get(12..14) {
+            Some([0x08, 0x00]) => 2,
+            Some([0x86, 0xdd]) => v6,
+            _ => continue,
+        };
+        let family = if link == 108 {
+            u32::to_be_bytes(family)
+        } else {
+            w32(family)
+        };
+        let len = (eth.len() - 14 + 4) as u32;
+        for v in [(us / 1_000_000) as u32, (us % 1_000_000) as u32, len, len] {
+            b.extend(w32(v));
+        }
+        b.extend(family);
+        b.extend(&eth[14..]);
+    }
+    b
+}
+
+#[test]
+fn trace_of_a_loopback_capture_equals_tshark() {
+    // A page load over IPv4 and a request over IPv6, captured on the tap, then written as
+    // Npcap on Windows, macOS, FreeBSD and OpenBSD write a loopback capture.
+    let t = Taplab::start(&[]);
+    let mut cap = Capture::start(&t.ns);
+    page_load(&t);
+    let out = t.curl(&["-o", "/dev/null", "http://[fdaa::1]/style.css"]);
+    assert!(out.status.success());
+    std::thread::sleep(Duration::from_millis(300));
+    cap.finish();
+    drop(t);
+    let frames = read_pcap(&cap.file);
+    let dir = TempDir::new("trace-loopback");
+    for (name, link, big, v6) in [
+        ("npcap-null", 0, false, 24),
+        ("macos-null-big-endian", 0, true, 30),
+        ("freebsd-null", 0, false, 28),
+        ("openbsd-loop", 108, false, 24),
+    ] {
+        let file = dir.path().join(format!("{name}.pcap"));
+        std::fs::write(&file, loopback_pcap(&frames, link, big, v6)).unwrap();
+        let a = compare(name, &file);
+        assert_exact(&a);
+        let listed = trace_ok(&file, &["--no-states"]);
+        assert!(
+            listed.contains("fdaa::1") && listed.contains("192.168.69.1"),
+            "{name}: both IPv4 and IPv6\n{listed}"
+        );
+    }
+}

@@ -161,6 +161,36 @@ pub fn dissect(link: LinkType, frame: &[u8]) -> Dissected<'_> {
         LinkType::RawIpv6 => ipv6(frame),
         LinkType::LinuxSll => sll(frame, false),
         LinkType::LinuxSll2 => sll(frame, true),
+        LinkType::Null => loopback(frame, false),
+        LinkType::Loop => loopback(frame, true),
+    }
+}
+
+/// BSD loopback (DLT_NULL, DLT_LOOP): a 4-byte address family, then the IP packet.
+/// DLT_LOOP's family is big-endian; DLT_NULL's is in the byte order of the machine that
+/// captured, which Wireshark guesses as we do here: families are small numbers, so a
+/// value with any of its upper 16 bits set was written in the other order. IPv6 is 24
+/// (NetBSD, OpenBSD; what Npcap writes), 28 (FreeBSD) or 30 (macOS); Wireshark takes no
+/// other number for IPv6 (not Linux's 10, and 23 is IPX to it), and neither do we.
+fn loopback(frame: &[u8], network_order: bool) -> Dissected<'_> {
+    let Some(head) = frame.first_chunk::<4>() else {
+        return malformed("NULL", "frame shorter than its 4-byte header");
+    };
+    let family = match u32::from_le_bytes(*head) {
+        le if !network_order && le & 0xffff_0000 == 0 => le,
+        _ => u32::from_be_bytes(*head),
+    };
+    let packet = &frame[4..];
+    match family {
+        2 => ipv4(packet),
+        24 | 28 | 30 => ipv6(packet),
+        // Wireshark's words, with the number it does not say.
+        _ => Dissected::new(
+            String::new(),
+            String::new(),
+            "NULL",
+            format!("Null/Loopback: unknown address family {family}"),
+        ),
     }
 }
 

@@ -758,3 +758,66 @@ fn garbage_frames_never_panic() {
         t.push(&row);
     }
 }
+
+/// BSD and Windows loopback captures (DLT_NULL, DLT_LOOP): a 4-byte address family, then
+/// the IP packet. tshark 4.0 reads DLT_NULL's family in either byte order, DLT_LOOP's
+/// big-endian only, and takes 2 as IPv4 and 24, 28 or 30 as IPv6, no other number
+/// (checked on the same frames while writing this test).
+#[test]
+fn loopback_captures_list_the_ip_packets_they_carry() {
+    let v4 = tcp(true, SYN, 1, 0, 100, &[], b"")[14..].to_vec();
+    let mut v6 = vec![0x60, 0, 0, 0, 0, 20, 6, 64];
+    v6.extend([0; 15]);
+    v6.push(1);
+    v6.extend([0; 15]);
+    v6.push(1);
+    v6.extend(&v4[20..]);
+    let with = |family: [u8; 4], packet: &[u8]| [&family[..], packet].concat();
+    let want = "51997 → 80 [SYN] Seq=0 Win=100 Len=0";
+    let cases = [
+        (
+            LinkType::Null,
+            with(2u32.to_le_bytes(), &v4),
+            "192.168.69.100",
+        ),
+        (
+            LinkType::Null,
+            with(2u32.to_be_bytes(), &v4),
+            "192.168.69.100",
+        ),
+        (
+            LinkType::Loop,
+            with(2u32.to_be_bytes(), &v4),
+            "192.168.69.100",
+        ),
+        (LinkType::Null, with(24u32.to_le_bytes(), &v6), "::1"),
+        (LinkType::Null, with(28u32.to_be_bytes(), &v6), "::1"),
+        (LinkType::Null, with(30u32.to_le_bytes(), &v6), "::1"),
+        (LinkType::Loop, with(30u32.to_be_bytes(), &v6), "::1"),
+    ];
+    for (link, frame, src) in &cases {
+        let r = Analyzer::new(ListingOptions::default()).push(0, *link, frame);
+        assert_eq!(
+            (r.info.as_str(), r.src.as_str()),
+            (want, *src),
+            "{link:?} {frame:02x?}"
+        );
+        assert_eq!(r.length, frame.len());
+    }
+    // Linux's and Windows' own numbers for IPv6 are not taken, nor DLT_LOOP little-endian.
+    for (link, frame, family) in [
+        (LinkType::Null, with(10u32.to_le_bytes(), &v6), 10),
+        (LinkType::Null, with(23u32.to_le_bytes(), &v6), 23),
+        (LinkType::Loop, with(2u32.to_le_bytes(), &v4), 0x0200_0000),
+    ] {
+        let r = Analyzer::new(ListingOptions::default()).push(0, link, &frame);
+        assert_eq!(r.protocol, "NULL");
+        assert_eq!(
+            r.info,
+            format!("Null/Loopback: unknown address family {family}")
+        );
+        assert!(r.tcp.is_none());
+    }
+    let r = Analyzer::new(ListingOptions::default()).push(0, LinkType::Null, &[2, 0]);
+    assert!(r.info.starts_with("[Malformed Packet"), "{}", r.info);
+}
