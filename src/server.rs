@@ -12,7 +12,8 @@
 use crate::clock::{Clock, to_system_time};
 use crate::http::{Generated, Generator, HttpConfig, HttpConnection, Site, Verdict};
 use crate::knobs::TcpKnobs;
-use crate::stack::{Stack, StackEvent, state_name};
+use crate::stack::{Stack, StackEvent};
+use crate::tcp::{Side, StateChange};
 use crate::tcpinfo::{ConnKey, ConnTable};
 use smoltcp::phy::Device;
 use smoltcp::time::{Duration, Instant};
@@ -41,18 +42,8 @@ struct Conn {
 /// is done before it closes after all (a bound, so a silent client cannot pin a socket).
 pub const CLIENT_FIRST_WAIT: Duration = Duration::from_secs(30);
 
-/// A TCP state change of one of our sockets, as smoltcp reported it (handed to every
-/// [`StateObserver`] given to [`Server::observe_states`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StateChange {
-    pub time: Instant,
-    pub local: IpEndpoint,
-    pub remote: IpEndpoint,
-    pub from: smoltcp::socket::tcp::State,
-    pub to: smoltcp::socket::tcp::State,
-}
-
-/// Told about every TCP state change of our sockets (the live trace, the lab's timelines).
+/// Told about every TCP state change of our sockets, as smoltcp reported it (the live
+/// trace, the lab's timelines).
 pub trait StateObserver {
     fn state(&mut self, change: &StateChange);
 }
@@ -231,19 +222,17 @@ impl Server {
                 to,
                 ..
             } => {
-                self.table.borrow_mut().state_change(
-                    (local, remote),
-                    state_name(from),
-                    state_name(to),
-                    now,
-                );
                 let change = StateChange {
                     time: now,
+                    side: Side::Server,
                     local,
                     remote,
-                    from,
-                    to,
+                    from: from.into(),
+                    to: to.into(),
+                    frame: None,
+                    inferred: None,
                 };
+                self.table.borrow_mut().state_change(&change);
                 for o in &self.state_observers {
                     o.borrow_mut().state(&change);
                 }

@@ -1,7 +1,7 @@
 //! The TCP/IP stack: a smoltcp [`Interface`] with its [`SocketSet`] and a fixed pool of
 //! TCP sockets listening on one port. It knows nothing of HTTP.
 //!
-//! Frames enter through [`Stack::poll`] (from any smoltcp `Device`, wrapped in a
+//! Frames enter through [`Stack::ingress`] (from any smoltcp `Device`, wrapped in a
 //! [`SynGate`] so that a full pool drops SYNs instead of refusing them). What leaves is a
 //! list of [`StackEvent`]s from [`Stack::maintain`] (a socket became connected, a
 //! connection ended) and access to each slot's socket ([`Stack::socket`]) for the layer
@@ -80,24 +80,6 @@ pub enum StackEvent {
         from: tcp::State,
         to: tcp::State,
     },
-}
-
-/// A TCP state by the name the seeds' reports (and RFC 793) use: `SYN_RCVD`, `TIME_WAIT`.
-pub fn state_name(state: tcp::State) -> &'static str {
-    use tcp::State::*;
-    match state {
-        Closed => "CLOSED",
-        Listen => "LISTEN",
-        SynSent => "SYN_SENT",
-        SynReceived => "SYN_RCVD",
-        Established => "ESTABLISHED",
-        FinWait1 => "FIN_WAIT_1",
-        FinWait2 => "FIN_WAIT_2",
-        CloseWait => "CLOSE_WAIT",
-        Closing => "CLOSING",
-        LastAck => "LAST_ACK",
-        TimeWait => "TIME_WAIT",
-    }
 }
 
 struct Slot {
@@ -289,7 +271,8 @@ impl Stack {
         changed
     }
 
-    /// How long until smoltcp next needs [`Stack::poll`] without new frames.
+    /// How long until smoltcp next needs polling ([`Stack::ingress`], [`Stack::egress`])
+    /// without new frames.
     pub fn poll_delay(&mut self, now: Instant) -> Option<Duration> {
         let linger = self
             .slots

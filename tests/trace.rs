@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
+use taplab::trace::listing::split_line;
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -70,25 +71,21 @@ fn listing(out: &str) -> Vec<Line> {
             ],
         "header: {head}"
     );
+    // Columns are found by position: a blank one (an ARP destination in a cooked
+    // capture, as tshark leaves it) is as wide as its heading.
     lines
         .take_while(|l| !l.is_empty())
         .map(|l| {
-            let mut rest = l.trim_start();
-            let mut col = || {
-                let end = rest.find(' ').unwrap_or(rest.len());
-                let c = rest[..end].to_string();
-                rest = rest[end..].trim_start();
-                c
-            };
-            let (no, time, src, dst, proto, len) = (col(), col(), col(), col(), col(), col());
+            let [no, time, src, dst, proto, len, info] =
+                split_line(l).unwrap_or_else(|| panic!("columns of {l}"));
             Line {
                 no: no.parse().unwrap_or_else(|_| panic!("frame number in {l}")),
-                time,
-                src: if src == "-" { String::new() } else { src },
-                dst: if dst == "-" { String::new() } else { dst },
-                proto,
-                len,
-                info: rest.to_string(),
+                time: time.into(),
+                src: src.into(),
+                dst: dst.into(),
+                proto: proto.into(),
+                len: len.into(),
+                info: info.into(),
             }
         })
         .collect()
@@ -889,7 +886,29 @@ fn trace_draws_a_ladder_picture_a_renderer_accepts() {
         &["--close", "client-first", "--close-wait", "30"],
     );
     let svg = dir.path().join("page.svg");
-    let out = trace_ok(&theirs, &["--stream", "0", "--svg", svg.to_str().unwrap()]);
+    // The connection that asked for the page (the two curls race for stream 0).
+    let found = Command::new("tshark")
+        .arg("-r")
+        .arg(&theirs)
+        .args([
+            "-Y",
+            "http.request.uri == \"/\"",
+            "-T",
+            "fields",
+            "-e",
+            "tcp.stream",
+        ])
+        .output()
+        .unwrap();
+    let stream = text(&found.stdout)
+        .lines()
+        .next()
+        .unwrap_or("0")
+        .to_string();
+    let out = trace_ok(
+        &theirs,
+        &["--stream", &stream, "--svg", svg.to_str().unwrap()],
+    );
     assert!(out.contains("[SYN]"), "the listing still prints");
     let text = std::fs::read_to_string(&svg).unwrap();
     // The handshake, the teardown and both ends' states are in the picture.

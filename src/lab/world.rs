@@ -28,11 +28,12 @@ use crate::lab::frames::Captured;
 use crate::serve::{MAC, TX_BUFFER, http_config};
 use crate::server::{Server, StateLog};
 use crate::stack::{Stack, StackConfig};
+use crate::tcp::StateChange;
 use crate::tcpinfo::ConnTable;
 use smoltcp::phy::{PcapMode, PcapWriter};
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{IpCidr, IpEndpoint, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr};
+use smoltcp::wire::{IpCidr, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr};
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -61,20 +62,6 @@ pub struct RunConfig {
     pub time_limit: Duration,
 }
 
-/// A TCP state change of one side's socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Change {
-    pub time: Instant,
-    pub side: Side,
-    pub local: IpEndpoint,
-    pub remote: IpEndpoint,
-    pub from: tcp::State,
-    pub to: tcp::State,
-    /// The captured frame (1-based) whose arrival at that side caused the change; None
-    /// when the side's own application or a timer did.
-    pub frame: Option<usize>,
-}
-
 /// Why the run stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum End {
@@ -92,7 +79,8 @@ pub struct Outcome {
     /// Every frame at the server's end of the wire, in capture order.
     pub frames: Vec<Captured>,
     /// Both sides' state changes in the order they happened.
-    pub changes: Vec<Change>,
+    /// `frame`: the captured frame whose arrival at that side caused the change.
+    pub changes: Vec<StateChange>,
     pub results: Vec<FetchResult>,
     pub faults: Vec<Fault>,
     pub fault_count: u64,
@@ -210,14 +198,9 @@ pub fn run(config: &RunConfig) -> Result<Outcome, String> {
         });
         for c in client.take_states() {
             progressed = true;
-            changes.push(Change {
-                time: c.time,
-                side: Side::Client,
-                local: c.local,
-                remote: c.remote,
-                from: c.from,
-                to: c.to,
-                frame: got,
+            changes.push(StateChange {
+                frame: got.map(|n| n as u64),
+                ..c
             });
         }
 
@@ -235,14 +218,9 @@ pub fn run(config: &RunConfig) -> Result<Outcome, String> {
         server_states = now_states;
         for c in server_log.borrow_mut().take() {
             progressed = true;
-            changes.push(Change {
-                time: c.time,
-                side: Side::Server,
-                local: c.local,
-                remote: c.remote,
-                from: c.from,
-                to: c.to,
-                frame: got,
+            changes.push(StateChange {
+                frame: got.map(|n| n as u64),
+                ..c
             });
         }
 

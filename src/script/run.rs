@@ -21,7 +21,7 @@
 //! - `<`: the stack runs up to T; if it sends anything before T that no `>` line
 //!   expected, the line fails. Then the peer's segment is delivered at T.
 //! - `>`: the next segment our stack sends must come within T ± tolerance (`*`: any time
-//!   within [`ANY_WAIT`]) and match the line ([`check::differences`]).
+//!   within [`ANY_WAIT`]) and match the line ([`super::check::differences`]).
 //!
 //! Data leaves as text on `out` (each line `ok` with the segment as it really was on the
 //! wire, or the failure with the expected line, the actual segment and what differs)
