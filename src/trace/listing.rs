@@ -212,7 +212,8 @@ fn option_text(o: &TcpOption, sack_base: u32) -> Option<String> {
             .join(" "),
         TcpOption::FastOpen { cookie: [], .. } => "TFO=R".into(),
         TcpOption::FastOpen { .. } => "TFO=C".into(),
-        TcpOption::Md5(_) => "MD5".into(),
+        // tshark names MD5 whatever its length.
+        TcpOption::Md5(_) | TcpOption::Malformed { kind: 19 } => "MD5".into(),
         TcpOption::AccEcn { order, counters } => accecn_text(*order, counters)?,
         // RFC 6994's shared experimental kinds: the experiment's ID, in hex.
         TcpOption::Unknown {

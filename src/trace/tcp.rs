@@ -59,7 +59,9 @@ struct Flow {
     nextseq: Option<u32>,
     nextseq_time: i64,
     maxseqtobeacked: Option<u32>,
-    /// Last window (scaled) and acknowledgment sent in this direction.
+    /// Last window (scaled) and acknowledgment sent in this direction; the window is
+    /// `u64::MAX` until the direction has sent (so no zero-window probe is seen into a
+    /// window nobody announced).
     window: u64,
     lastack: Option<u32>,
     lastacktime: i64,
@@ -79,7 +81,7 @@ impl Default for Flow {
             nextseq: None,
             nextseq_time: 0,
             maxseqtobeacked: None,
-            window: 0,
+            window: u64::MAX,
             lastack: None,
             lastacktime: 0,
             lastnondupack: 0,

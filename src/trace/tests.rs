@@ -774,3 +774,101 @@ fn garbage_frames_never_panic() {
         t.push(&row);
     }
 }
+
+/// Each expectation is tshark 4.0.17's on the same frames (written to a pcap).
+#[test]
+fn a_syn_ack_with_a_new_isn_restarts_its_direction_as_reused_ports() {
+    let f = vec![
+        tcp(true, SYN, 9000, 0, 100, &[], b""),
+        tcp(false, SYN | ACK, 7000, 9001, 100, &[], b""),
+        tcp(true, ACK, 9001, 7001, 100, &[], b""),
+        tcp(true, SYN, 9000, 0, 100, &[], b""),
+        tcp(false, SYN | ACK, 8000, 9001, 100, &[], b""),
+        tcp(true, ACK, 9001, 8001, 100, &[], b""),
+    ];
+    let rows = run_plain(&f);
+    assert_eq!(
+        infos(&rows[3..]),
+        [
+            "[TCP Retransmission] 51997 → 80 [SYN] Seq=0 Win=100 Len=0",
+            "[TCP Previous segment not captured] [TCP Port numbers reused] 80 → 51997 [SYN, ACK] Seq=0 Ack=1 Win=100 Len=0",
+            "[TCP ACKed unseen segment] 51997 → 80 [ACK] Seq=1 Ack=1 Win=100 Len=0",
+        ]
+    );
+    assert!(rows.iter().all(|r| r.tcp().unwrap().stream == 0));
+    assert_eq!(rows[4].tcp().unwrap().marks[1], Mark::PortNumbersReused);
+}
+
+#[test]
+fn a_next_sequence_number_of_zero_counts_as_unknown() {
+    // A refused SYN (the RST has Seq 0), then the same SYN again and a SYN-ACK.
+    let f = vec![
+        tcp(true, SYN, 70, 0, 100, &[], b""),
+        tcp(false, RST | ACK, 0, 71, 100, &[], b""),
+        tcp(true, SYN, 70, 0, 100, &[], b""),
+        tcp(false, SYN | ACK, 90, 71, 100, &[], b""),
+        tcp(true, ACK, 71, 91, 100, &[], b""),
+    ];
+    assert_eq!(
+        infos(&run_plain(&f)),
+        [
+            "51997 → 80 [SYN] Seq=0 Win=100 Len=0",
+            "80 → 51997 [RST, ACK] Seq=1 Ack=1 Win=100 Len=0",
+            "[TCP Retransmission] 51997 → 80 [SYN] Seq=0 Win=100 Len=0",
+            "[TCP Port numbers reused] 80 → 51997 [SYN, ACK] Seq=0 Ack=1 Win=100 Len=0",
+            "51997 → 80 [ACK] Seq=1 Ack=1 Win=100 Len=0",
+        ]
+    );
+}
+
+#[test]
+fn no_zero_window_probe_into_a_window_nobody_announced() {
+    // Mid-stream: the client never sent, so its window is unknown, not zero.
+    let f = vec![
+        tcp(false, PSH | ACK, 100, 1, 502, &[], b"abc\x01"),
+        tcp(false, PSH | ACK, 104, 1, 502, &[], b"more\r"),
+        tcp(false, PSH | ACK, 109, 1, 502, &[], b"x"),
+    ];
+    let rows = run(&f);
+    assert!(
+        rows[2].tcp().unwrap().marks.is_empty(),
+        "{}",
+        rows[2].info()
+    );
+    // Not HTTP once the line turns out to be none (no request seen yet).
+    assert_eq!(
+        rows[2].info(),
+        "80 → 51997 [PSH, ACK] Seq=10 Ack=1 Win=502 Len=1"
+    );
+}
+
+#[test]
+fn tfo_accecn_and_the_ace_counter_as_tshark_shows_them() {
+    const ECE: u16 = TcpFlags::ECE.bits();
+    const CWR: u16 = TcpFlags::CWR.bits();
+    let f = vec![
+        tcp(true, SYN, 1000, 0, 100, &[172, 2, 34, 2], b""),
+        tcp(false, SYN | ACK, 5000, 1001, 100, &[34, 6, 1, 2, 3, 4], b""),
+        tcp(true, ACK | ECE, 1001, 5001, 100, &[], b""),
+        tcp(
+            false,
+            ACK | CWR,
+            5001,
+            1001,
+            100,
+            &[174, 8, 0, 0, 1, 0, 0, 2],
+            b"",
+        ),
+        tcp(true, 0, 1001, 5001, 100, &[], b""),
+    ];
+    assert_eq!(
+        infos(&run_plain(&f)),
+        [
+            "51997 → 80 [SYN] Seq=0 Win=100 Len=0 AccECN TFO=R",
+            "80 → 51997 [SYN, ACK] Seq=0 Ack=1 Win=100 Len=0 TFO=C",
+            "51997 → 80 [ACK, ACE=1] Seq=1 Ack=1 Win=100 Len=0",
+            "[TCP Dup ACK 2#1] 80 → 51997 [ACK, ACE=2] Seq=1 Ack=1 Win=100 Len=0 EE1B=1 ECEB=2",
+            "[TCP Dup ACK 3#1] 51997 → 80 [, ACE=0] Seq=1 Win=100 Len=0",
+        ]
+    );
+}

@@ -368,14 +368,14 @@ impl HttpConn {
     /// Reads the message starting at `start` whose bytes so far are `buf`; keeps its
     /// state when it goes on in later segments.
     fn step(&mut self, dir: usize, start: u32, buf: &[u8]) -> Step {
-        let head_pending = self.requests.front() == Some(&Method::Head);
+        let pending = self.requests.front().copied();
         let next = start.wrapping_add(buf.len() as u32);
         let more = |buf: &[u8]| Msp::More {
             start,
             buf: buf.to_vec(),
             next,
         };
-        match parse::parse(buf, head_pending) {
+        match parse::parse(buf, pending) {
             Parse::Binary | Parse::NotHttp => Step::NotHttp,
             Parse::NeedLine => {
                 self.msp[dir] = Some(more(buf));

@@ -127,12 +127,14 @@ pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Parses the start of a message. `head_pending`: the oldest unanswered request was HEAD.
-pub fn parse(data: &[u8], head_pending: bool) -> Parse {
-    // An empty line before a message is skipped (RFC 9112 2.2), as tshark does.
-    let data = match data.strip_prefix(b"\r\n") {
-        Some(rest) if data.len() > 3 => rest,
-        _ => data,
+/// Parses the start of a message. `pending`: the oldest unanswered request's method
+/// (a response to HEAD has no body, nor has a 2xx to CONNECT).
+pub fn parse(data: &[u8], pending: Option<Method>) -> Parse {
+    // An empty line before a message is skipped (RFC 9112 2.2), as tshark does; lengths
+    // still count from the first byte.
+    let (skip, data) = match data.strip_prefix(b"\r\n") {
+        Some(rest) if data.len() > 3 => (2, rest),
+        _ => (0, data),
     };
     if !data.first().is_some_and(|c| (0x20..=0x7e).contains(c)) {
         return Parse::Binary;
@@ -191,7 +193,11 @@ pub fn parse(data: &[u8], head_pending: bool) -> Parse {
     };
     let no_body = match kind {
         Kind::Response(code) => {
-            head_pending || (100..200).contains(&code) || code == 204 || code == 304
+            pending == Some(Method::Head)
+                || (pending == Some(Method::Connect) && (200..300).contains(&code))
+                || (100..200).contains(&code)
+                || code == 204
+                || code == 304
         }
         Kind::Request(_) => false,
     };
@@ -216,8 +222,8 @@ pub fn parse(data: &[u8], head_pending: bool) -> Parse {
     Parse::Message {
         head,
         kind,
-        total: body.map(|b| hdr_end.saturating_add(b)),
-        body_at: hdr_end,
+        total: body.map(|b| (skip + hdr_end).saturating_add(b)),
+        body_at: skip + hdr_end,
         has_body: body.is_none_or(|b| b > 0),
     }
 }
@@ -270,7 +276,7 @@ mod tests {
             ..
         } = parse(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 5\r\n\r\n",
-            false,
+            None,
         )
         else {
             panic!()
@@ -280,16 +286,16 @@ mod tests {
         assert_eq!(kind, Kind::Response(200));
         assert_eq!(total, Some(83));
         assert!(has_body);
-        let Parse::Message { total, .. } = parse(b"HTTP/1.0 200 OK\r\n\r\nabc", false) else {
+        let Parse::Message { total, .. } = parse(b"HTTP/1.0 200 OK\r\n\r\nabc", None) else {
             panic!()
         };
         assert_eq!(total, None, "no length: until the connection closes");
-        let Parse::Message { kind, .. } = parse(b"CONNECT a:443 HTTP/1.1\r\n\r\n", false) else {
+        let Parse::Message { kind, .. } = parse(b"CONNECT a:443 HTTP/1.1\r\n\r\n", None) else {
             panic!()
         };
         assert_eq!(kind, Kind::Request(Method::Connect));
-        assert!(matches!(parse(b"\x01", false), Parse::Binary));
-        assert!(matches!(parse(b"hello\r\n", false), Parse::NotHttp));
-        assert!(matches!(parse(b"GET / HTTP/1.1\r", false), Parse::NeedLine));
+        assert!(matches!(parse(b"\x01", None), Parse::Binary));
+        assert!(matches!(parse(b"hello\r\n", None), Parse::NotHttp));
+        assert!(matches!(parse(b"GET / HTTP/1.1\r", None), Parse::NeedLine));
     }
 }

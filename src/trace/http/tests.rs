@@ -288,9 +288,15 @@ fn a_connect_answered_2xx_makes_a_tunnel() {
         h.segment(0, 38, b"hello\r\n", false),
         Some(HttpPart::Continuation)
     );
-    assert!(
-        h.segment(1, 1, b"HTTP/1.1 200 Connection established\r\n\r\n", false)
-            .is_some()
+    // A 2xx to CONNECT has no body, length or not.
+    assert_eq!(
+        h.segment(1, 1, b"HTTP/1.1 200 Connection established\r\n\r\n", false),
+        one(done(
+            "HTTP/1.1 200 Connection established",
+            None,
+            false,
+            true
+        ))
     );
     assert_eq!(h.segment(1, 40, b"\x16\x03\x03\x00\x02ok", false), None);
     assert_eq!(h.segment(0, 45, b"GET / HTTP/1.1\r\n\r\n", false), None);
@@ -369,4 +375,22 @@ fn media_types_are_read_without_parameters() {
     );
     assert_eq!(head("x", Some(" ; q")).media_type(), None);
     assert_eq!(head("x", None).media_type(), None);
+}
+
+#[test]
+fn an_empty_line_before_a_message_is_skipped_and_counted() {
+    let mut h = http();
+    assert_eq!(
+        h.segment(0, 1, b"\r\nGET / HTTP/1.1\r\n\r\n", false),
+        one(done("GET / HTTP/1.1", None, false, true))
+    );
+    assert_eq!(
+        h.segment(
+            1,
+            1,
+            b"\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi",
+            false
+        ),
+        one(done("HTTP/1.1 200 OK", None, true, true))
+    );
 }
