@@ -93,7 +93,7 @@ fn tcp_info(t: &TcpRow) -> String {
         let _ = write!(s, "[{m}] ");
     }
     match &t.http {
-        None => s += &summary(t),
+        None | Some(HttpPart::Tunnelled) => s += &summary(t),
         Some(HttpPart::SegmentOf(None)) => {
             let _ = write!(s, "{} [{PDU}]", summary(t));
         }

@@ -9,6 +9,7 @@
 //! above that segment's arrow, one caused by a segment it *received* below it, and each
 //! end's first state is drawn before anything happens.
 
+use super::http::HttpPart;
 use super::ladder::{Item, Ladder, Segment, StateMark};
 use super::listing::option_texts;
 use super::row::{Row, TcpRow};
@@ -104,7 +105,11 @@ fn segment(r: &Row, t: &TcpRow, from_left: bool) -> Segment {
         label.push(' ');
         label += &o;
     }
-    let note = if r.is_http() {
+    let names_http = matches!(
+        t.http,
+        Some(HttpPart::Messages { .. } | HttpPart::Continuation)
+    );
+    let note = if names_http {
         Some(r.info().trim().to_string())
     } else if !t.marks.is_empty() {
         Some(

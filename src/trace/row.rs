@@ -167,7 +167,7 @@ impl Row {
     /// Whether this row names an HTTP message (what `--http` keeps).
     pub fn is_http(&self) -> bool {
         match &self.content {
-            Content::Tcp(t) => t.http.as_ref().is_some_and(HttpPart::names_a_message),
+            Content::Tcp(t) => t.http.as_ref().is_some_and(HttpPart::kept_as_http),
             Content::Other(o) => o.protocol.starts_with("HTTP"),
         }
     }

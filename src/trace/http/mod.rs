@@ -12,8 +12,10 @@
 //! (pipelining) are all named, in order, and so is the start line of one that begins
 //! there and ends later. A response without a length runs until the sender's FIN, which
 //! completes it. After a `CONNECT` is answered 2xx the connection is a tunnel: its bytes
-//! are not HTTP. Bytes that belong to no message are "Continuation" once a request was
-//! seen on the connection, and plain TCP before.
+//! are not HTTP, unless a segment passes the heuristic (tshark then decodes that one; it
+//! also decodes a tunnel to port 443 as TLS, which taplab does not). Bytes that belong to
+//! no message are "Continuation" once a request was seen on the connection, and plain
+//! TCP before.
 //!
 //! Which connections are HTTP: those on tshark's HTTP ports ([`HTTP_PORTS`]), and any
 //! other once a segment passes tshark's heuristic ([`parse::looks_like_http`]); from
@@ -84,6 +86,9 @@ pub enum HttpPart {
     SegmentOf(Option<Head>),
     /// Payload that belongs to no message: "Continuation".
     Continuation,
+    /// Bytes carried through a CONNECT tunnel: shown as TCP, but tshark counts them as
+    /// HTTP's (`-Y http` keeps them).
+    Tunnelled,
     /// The segment completes these messages (several when pipelined), in order.
     Messages {
         done: Vec<Message>,
@@ -99,13 +104,14 @@ impl HttpPart {
             HttpPart::Messages { done, .. } => {
                 done.first().filter(|m| m.starts_here).map(|m| &m.head)
             }
-            HttpPart::Continuation => None,
+            HttpPart::Continuation | HttpPart::Tunnelled => None,
         }
     }
 
-    /// Whether the listing names a message here (what `taplab trace --http` keeps).
-    pub fn names_a_message(&self) -> bool {
-        matches!(self, HttpPart::Messages { .. } | HttpPart::Continuation)
+    /// Whether tshark's `-Y http` keeps the segment (and `taplab trace --http`): it names
+    /// a message, continues one, or is in a tunnel.
+    pub fn kept_as_http(&self) -> bool {
+        !matches!(self, HttpPart::SegmentOf(_))
     }
 }
 
@@ -215,8 +221,16 @@ impl HttpConn {
         out_of_order: bool,
     ) -> Option<HttpPart> {
         let dir = dir.min(1);
-        if payload.is_empty() || self.tunnel {
+        if payload.is_empty() {
             return None;
+        }
+        if self.tunnel {
+            // tshark tries its heuristics on each segment of a tunnel to a port it has no
+            // dissector for: one that passes is read as the start of a message.
+            if !parse::looks_like_http(payload) {
+                return Some(HttpPart::Tunnelled);
+            }
+            return self.first(dir, seq, payload.to_vec(), true);
         }
         if !self.active {
             if !parse::looks_like_http(payload) {

@@ -298,8 +298,23 @@ fn a_connect_answered_2xx_makes_a_tunnel() {
             true
         ))
     );
-    assert_eq!(h.segment(1, 40, b"\x16\x03\x03\x00\x02ok", false), None);
-    assert_eq!(h.segment(0, 45, b"GET / HTTP/1.1\r\n\r\n", false), None);
+    assert_eq!(
+        h.segment(1, 40, b"\x16\x03\x03\x00\x02ok", false),
+        Some(HttpPart::Tunnelled)
+    );
+    assert_eq!(
+        h.segment(0, 45, b"\x00\x01 tunnelled bytes", false),
+        Some(HttpPart::Tunnelled)
+    );
+    // A segment in the tunnel that passes the heuristic is HTTP again, that one alone.
+    assert_eq!(
+        h.segment(0, 65, b"GET / HTTP/1.1\r\n\r\n", false),
+        one(done("GET / HTTP/1.1", None, false, true))
+    );
+    assert_eq!(
+        h.segment(1, 47, b"\n\r\n\r1.1/PTTH / TEG", false),
+        Some(HttpPart::Tunnelled)
+    );
     // A refused CONNECT leaves HTTP in charge.
     let mut h = http();
     h.segment(0, 1, b"CONNECT a:1 HTTP/1.1\r\n\r\n", false);
