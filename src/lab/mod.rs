@@ -420,6 +420,48 @@ fn report(
     let listing = frames::listing(&frames);
     let t0 = outcome.frames.first().map_or(outcome.started, |f| f.time);
     let mut out = String::new();
+    report_setup(&mut out, scenario, preset, config);
+    out.push('\n');
+    out.push_str(&listing);
+    report_run(&mut out, config, outcome, t0);
+
+    if let Some(path) = svg {
+        let ladder = ladder_of(scenario, config, &frames, &outcome.changes, t0);
+        let svg = ladder::render_svg(&ladder, &LadderOptions::default());
+        std::fs::write(path, svg)
+            .map_err(|e| format!("cannot write the SVG {}: {e}", path.display()))?;
+    }
+
+    let evidence = scenarios::Evidence {
+        frames: &frames,
+        changes: &outcome.changes,
+        results: &outcome.results,
+        outcome,
+        listing: &listing,
+    };
+    let verdict = (scenario.check)(&evidence);
+    let bodies_ok = !scenario.expects_bodies || outcome.results.iter().all(|r| r.ok);
+    let settled = outcome.end == End::Settled;
+    let pass = verdict.pass && bodies_ok && (settled || !scenario.must_settle);
+    let _ = writeln!(out, "\ncheck: {}", scenario.checks);
+    let mut why = verdict.says;
+    if !bodies_ok {
+        why.push_str("; but not every body arrived byte-equal");
+    }
+    if !settled && scenario.must_settle {
+        why.push_str("; but the run did not settle");
+    }
+    let _ = writeln!(
+        out,
+        "{} {}: {why}",
+        if pass { "PASS" } else { "FAIL" },
+        scenario.name
+    );
+    Ok((out, pass))
+}
+
+/// The report's head: the scenario, its preset and the setup of server, client and wire.
+fn report_setup(out: &mut String, scenario: &Scenario, preset: &[&str], config: &RunConfig) {
     let _ = writeln!(out, "taplab lab {}: {}", scenario.name, scenario.about);
     if !preset.is_empty() {
         let _ = writeln!(out, "  preset:  {}", preset.join(" "));
@@ -456,9 +498,11 @@ fn report(
         }
     );
     let _ = writeln!(out, "  wire:    {}", config.wire);
-    out.push('\n');
-    out.push_str(&listing);
+}
 
+/// After the listing: the wire's faults, both sides' state timelines, the client's
+/// requests and how the run ended.
+fn report_run(out: &mut String, config: &RunConfig, outcome: &Outcome, t0: smoltcp::time::Instant) {
     if outcome.fault_count > 0 {
         let _ = writeln!(out, "\nWire faults ({}):", outcome.fault_count);
         for f in &outcome.faults {
@@ -534,40 +578,6 @@ fn report(
             End::IterationLimit => "stopped at the step limit",
         }
     );
-
-    if let Some(path) = svg {
-        let ladder = ladder_of(scenario, config, &frames, &outcome.changes, t0);
-        let svg = ladder::render_svg(&ladder, &LadderOptions::default());
-        std::fs::write(path, svg)
-            .map_err(|e| format!("cannot write the SVG {}: {e}", path.display()))?;
-    }
-
-    let evidence = scenarios::Evidence {
-        frames: &frames,
-        changes: &outcome.changes,
-        results: &outcome.results,
-        outcome,
-        listing: &listing,
-    };
-    let verdict = (scenario.check)(&evidence);
-    let bodies_ok = !scenario.expects_bodies || outcome.results.iter().all(|r| r.ok);
-    let settled = outcome.end == End::Settled;
-    let pass = verdict.pass && bodies_ok && (settled || !scenario.must_settle);
-    let _ = writeln!(out, "\ncheck: {}", scenario.checks);
-    let mut why = verdict.says;
-    if !bodies_ok {
-        why.push_str("; but not every body arrived byte-equal");
-    }
-    if !settled && scenario.must_settle {
-        why.push_str("; but the run did not settle");
-    }
-    let _ = writeln!(
-        out,
-        "{} {}: {why}",
-        if pass { "PASS" } else { "FAIL" },
-        scenario.name
-    );
-    Ok((out, pass))
 }
 
 /// The exchange as a ladder: client on the left, server on the right, with both sides'

@@ -24,7 +24,7 @@
 //! first.
 
 use super::http::HTTP_PORTS;
-use super::row::Row;
+use super::row::{Row, TcpRow};
 use crate::tcp::{Cause, Inferred, Side, StateChange, TcpFlags, TcpState, endpoint_text};
 use smoltcp::time::Instant;
 use smoltcp::wire::IpEndpoint;
@@ -107,38 +107,9 @@ impl StateTracker {
             t.has(TcpFlags::FIN),
             t.has(TcpFlags::RST),
         );
-        let (src, dst) = (t.src_endpoint(), t.dst_endpoint());
+        let src = t.src_endpoint();
         if !self.streams.contains_key(&t.stream) {
-            self.make_room();
-            let (client, server, states, mid) = if syn && !ack_flag {
-                (src, dst, [TcpState::Closed, TcpState::Listen], false)
-            } else if syn {
-                // The SYN was missed: the SYN-ACK's receiver is the client.
-                (dst, src, [TcpState::SynSent, TcpState::SynReceived], true)
-            } else {
-                let is_server = |p: u16| HTTP_PORTS.contains(&p);
-                let src_serves = match (is_server(t.src_port), is_server(t.dst_port)) {
-                    (true, false) => true,
-                    (false, true) => false,
-                    _ => t.src_port < t.dst_port,
-                };
-                let (c, s) = if src_serves { (dst, src) } else { (src, dst) };
-                (c, s, [TcpState::Established; 2], true)
-            };
-            self.streams.insert(
-                t.stream,
-                StreamStates {
-                    stream: t.stream,
-                    client,
-                    server,
-                    mid_stream: mid,
-                    first_frame: row.no,
-                    states,
-                    syn_end: [None; 2],
-                    fin_end: [None; 2],
-                    last_frame: row.no,
-                },
-            );
+            self.open(t, row.no);
         }
         let Some(st) = self.streams.get_mut(&t.stream) else {
             return Vec::new();
@@ -232,6 +203,43 @@ impl StateTracker {
             }
         }
         out
+    }
+
+    /// Starts tracking the stream of `t` (frame `no` its first): who is the client, and
+    /// in which states the ends are when the capture first shows them.
+    fn open(&mut self, t: &TcpRow, no: u64) {
+        self.make_room();
+        let (src, dst) = (t.src_endpoint(), t.dst_endpoint());
+        let (syn, ack) = (t.has(TcpFlags::SYN), t.has(TcpFlags::ACK));
+        let (client, server, states, mid) = if syn && !ack {
+            (src, dst, [TcpState::Closed, TcpState::Listen], false)
+        } else if syn {
+            // The SYN was missed: the SYN-ACK's receiver is the client.
+            (dst, src, [TcpState::SynSent, TcpState::SynReceived], true)
+        } else {
+            let is_server = |p: u16| HTTP_PORTS.contains(&p);
+            let src_serves = match (is_server(t.src_port), is_server(t.dst_port)) {
+                (true, false) => true,
+                (false, true) => false,
+                _ => t.src_port < t.dst_port,
+            };
+            let (c, s) = if src_serves { (dst, src) } else { (src, dst) };
+            (c, s, [TcpState::Established; 2], true)
+        };
+        self.streams.insert(
+            t.stream,
+            StreamStates {
+                stream: t.stream,
+                client,
+                server,
+                mid_stream: mid,
+                first_frame: no,
+                states,
+                syn_end: [None; 2],
+                fin_end: [None; 2],
+                last_frame: no,
+            },
+        );
     }
 
     fn make_room(&mut self) {

@@ -247,6 +247,7 @@ fn subtitle(ladder: &Ladder, streams: &Streams) -> String {
     sub
 }
 
+/// The whole document: header, lifelines, rows, legend.
 pub fn draw(ladder: &Ladder, rows: &[Row<'_>]) -> String {
     let streams = Streams::new(&ladder.items);
     let multi = streams.order.len() > 1;
@@ -288,17 +289,25 @@ pub fn draw(ladder: &Ladder, rows: &[Row<'_>]) -> String {
     w!(out, "<title>{}</title>\n", esc(&title));
     w!(out, "<style>\n{}</style>\n", style(multi));
     out.push_str("<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n");
+    draw_header(&mut out, ladder, &title, &sub, &g);
+    draw_lifelines(&mut out, rows, &g, body_end);
+    draw_rows(&mut out, rows, &g, multi, &streams);
+    draw_legend(&mut out, &entries, legend_top, width);
+    out.push_str("</svg>\n");
+    out
+}
 
-    // Header: title, a one-line summary, and the two hosts.
+/// Title, a one-line summary, and the two hosts.
+fn draw_header(out: &mut String, ladder: &Ladder, title: &str, sub: &str, g: &Geometry) {
     w!(
         out,
         "<text class=\"title\" x=\"16\" y=\"28\">{}</text>\n",
-        esc(&title)
+        esc(title)
     );
     w!(
         out,
         "<text class=\"sub\" x=\"16\" y=\"46\">{}</text>\n",
-        esc(&sub)
+        esc(sub)
     );
     for (x, name) in [(g.xl, &ladder.left), (g.xr, &ladder.right)] {
         let name = clip(name, MAX_NAME);
@@ -311,8 +320,10 @@ pub fn draw(ladder: &Ladder, rows: &[Row<'_>]) -> String {
             esc(&name)
         );
     }
+}
 
-    // Lifelines, dotted across idle breaks.
+/// The two lifelines, dotted across idle breaks.
+fn draw_lifelines(out: &mut String, rows: &[Row<'_>], g: &Geometry, body_end: f64) {
     let mut gaps = Vec::new();
     let mut y = BODY_TOP;
     for row in rows {
@@ -349,7 +360,10 @@ pub fn draw(ladder: &Ladder, rows: &[Row<'_>]) -> String {
             x + 8.0
         );
     }
+}
 
+/// Each planned row, top to bottom.
+fn draw_rows(out: &mut String, rows: &[Row<'_>], g: &Geometry, multi: bool, streams: &Streams) {
     let mid = (g.xl + g.xr) / 2.0;
     if rows.is_empty() {
         w!(
@@ -361,10 +375,10 @@ pub fn draw(ladder: &Ladder, rows: &[Row<'_>]) -> String {
     let mut y = BODY_TOP;
     for row in rows {
         match row {
-            Row::Seg(s) => draw_segment(&mut out, s, y, &g, multi, &streams),
+            Row::Seg(s) => draw_segment(out, s, y, g, multi, streams),
             Row::States(marks) => {
                 for m in marks {
-                    draw_state(&mut out, m, y, &g, multi, &streams);
+                    draw_state(out, m, y, g, multi, streams);
                 }
             }
             Row::Band(b) => {
@@ -398,8 +412,4 @@ pub fn draw(ladder: &Ladder, rows: &[Row<'_>]) -> String {
         }
         y += row_height(row);
     }
-
-    draw_legend(&mut out, &entries, legend_top, width);
-    out.push_str("</svg>\n");
-    out
 }

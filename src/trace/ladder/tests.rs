@@ -660,7 +660,8 @@ fn an_empty_ladder_is_still_a_picture() {
 }
 
 /// The lab's own exchange, as the tap captures it: `GET /` then `GET /intro.wav`,
-/// whose 260-segment response is condensed, then the client closes.
+/// whose 260-segment response is condensed, then the client closes. (Long because it is
+/// one capture written out segment by segment; splitting it would only scatter it.)
 fn sample() -> Ladder {
     let mut b = B::default();
     b.state(0.0, true, "CLOSED")
