@@ -119,11 +119,6 @@ impl Hold {
         }
     }
 
-    /// Still holding every frame (not yet `c`, `q` or end of input)?
-    pub fn stepping(&self) -> bool {
-        self.stepping
-    }
-
     /// Prompts and waits for the user's answer about the frame just shown.
     pub fn hold(&mut self) {
         if !self.stepping {
@@ -171,11 +166,11 @@ mod tests {
     fn enter_releases_one_frame_c_runs_freely() {
         let (mut h, stop) = hold("\nnonsense\n\nc\n");
         h.hold(); // Enter
-        assert!(h.stepping());
+        assert!(h.stepping);
         h.hold(); // nonsense is asked again, then Enter
-        assert!(h.stepping());
+        assert!(h.stepping);
         h.hold(); // c
-        assert!(!h.stepping() && !stop.load(Ordering::Relaxed));
+        assert!(!h.stepping && !stop.load(Ordering::Relaxed));
         h.hold(); // no wait any more
     }
 
@@ -183,10 +178,10 @@ mod tests {
     fn q_stops_the_server_and_end_of_input_runs_freely() {
         let (mut h, stop) = hold("q\n");
         h.hold();
-        assert!(stop.load(Ordering::Relaxed) && !h.stepping());
+        assert!(stop.load(Ordering::Relaxed) && !h.stepping);
         let (mut h, stop) = hold("");
         h.hold();
-        assert!(!stop.load(Ordering::Relaxed) && !h.stepping());
+        assert!(!stop.load(Ordering::Relaxed) && !h.stepping);
     }
 
     #[test]
@@ -198,7 +193,7 @@ mod tests {
         let kb = Keyboard { lines: rx };
         let mut h = Hold::new(kb, paused, stop.clone());
         h.hold();
-        assert!(!h.stepping());
+        assert!(!h.stepping);
     }
 
     #[test]

@@ -123,14 +123,6 @@ impl ConnTable {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.conns.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.conns.is_empty()
-    }
-
     fn record(&mut self, key: ConnKey, now: Instant) -> &mut ConnRecord {
         if !self.conns.contains_key(&key) && self.conns.len() >= self.capacity {
             let victim = self
@@ -391,7 +383,7 @@ mod tests {
                 Some(1460),
             );
             table.frame(Instant::from_millis(port as i64), &f);
-            assert_eq!(table.len(), (port as usize + 1).min(2));
+            assert_eq!(table.conns.len(), (port as usize + 1).min(2));
         }
         table.frame(Instant::from_millis(9), &[0u8; 7]);
         table.frame(Instant::from_millis(9), &[0xffu8; 80]);

@@ -148,7 +148,6 @@ pub struct Frame {
     /// 1-based, as in the pcap and the listing.
     pub no: usize,
     pub time: Instant,
-    pub len: usize,
     pub kind: Kind,
     /// Its row of the listing.
     pub row: Row,
@@ -179,7 +178,6 @@ pub fn analyze(frames: &[Captured], server_mac: EthernetAddress) -> Vec<Frame> {
         out.push(Frame {
             no: i + 1,
             time: c.time,
-            len: c.frame.len(),
             kind,
             row,
         });

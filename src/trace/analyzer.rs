@@ -62,13 +62,15 @@ impl Analyzer {
 
     /// Number of TCP conversations currently tracked (bounded by
     /// [`super::tcp::MAX_STREAMS`]).
-    pub fn tracked_streams(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn tracked_streams(&self) -> usize {
         self.tcp.len()
     }
 
     /// Bytes held for HTTP messages still incomplete (bounded by
     /// [`super::tcp::MAX_HTTP_BUFFERED`]).
-    pub fn held_bytes(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn held_bytes(&self) -> usize {
         self.tcp.http_buffered()
     }
 

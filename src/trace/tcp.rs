@@ -172,16 +172,14 @@ pub struct TcpTable {
 
 impl TcpTable {
     /// Number of conversations currently tracked.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.conns.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.conns.is_empty()
-    }
-
     /// Bytes held by HTTP reassembly over all conversations.
-    pub fn http_buffered(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn http_buffered(&self) -> usize {
         self.http_buffered
     }
 

@@ -88,12 +88,9 @@ impl StateTracker {
     }
 
     /// Number of streams tracked (at most [`MAX_TRACKED`]).
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.streams.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.streams.is_empty()
     }
 
     /// The state changes the row's segment causes (none for rows that are not TCP).
