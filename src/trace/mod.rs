@@ -53,8 +53,10 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-/// Rows kept for a picture: beyond this the ladder would cap them anyway.
-pub const MAX_PICTURED: usize = 200_000;
+/// TCP rows kept for a picture (about 20 MB at most). The ladder draws at most a few
+/// hundred rows anyway, condensing bulk data; a picture of a longer capture shows its
+/// start (`--stream N` picks another part).
+pub const MAX_PICTURED: usize = 50_000;
 /// Streams whose timelines are kept for the end of the listing.
 pub const MAX_TIMELINES: usize = 4096;
 /// State changes kept per stream timeline.
