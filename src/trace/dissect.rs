@@ -1,11 +1,12 @@
 //! One frame's bytes in, its layers out: addresses, protocol name, the stateless part of
-//! Wireshark's Info text, and for TCP the raw header fields the stream analysis needs.
+//! Wireshark's Info text, and for TCP the raw header fields the stream analysis needs
+//! (flags as [`TcpFlags`], the options area for the shared walker).
 //!
 //! Parsing is smoltcp's (`smoltcp::wire`): every packet view is made with `new_checked`
 //! or only read at offsets already checked against the buffer, so any bytes at all can
 //! be passed in. What needs memory across frames (relative sequence numbers, analysis
 //! flags, HTTP reassembly, echo request/reply pairs) is not done here but in
-//! [`super::listing`], from the [`Dissected`] this returns.
+//! [`super::analyzer`], from the [`Dissected`] this returns.
 
 use super::pcap::LinkType;
 use crate::tcp::TcpFlags;
