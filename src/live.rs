@@ -5,13 +5,15 @@
 //! the frame's Wireshark-style line from [`Analyzer`], and the state changes of the
 //! *client* that [`StateTracker`] infers from it (marked as inferred). Our own socket's
 //! state changes are not inferred: the server reports smoltcp's real states through
-//! [`StateObserver`](crate::server::StateObserver), and they are printed as they happen. With a [`Hold`] (step mode)
-//! every frame waits for the user after its line.
+//! [`StateObserver`], and they are printed as they happen.
+//! Both kinds are one [`StateChange`]; only the words differ. With a [`Hold`] (step
+//! mode) every frame waits for the user after its line.
 
 use crate::device::capture::FrameObserver;
-use crate::server::{StateChange, StateObserver};
+use crate::server::StateObserver;
 use crate::step::Hold;
-use crate::trace::{Analyzer, LinkType, ListingOptions, Row, Side, StateTracker};
+use crate::tcp::{Side, StateChange, endpoint_text};
+use crate::trace::{Analyzer, LinkType, ListingOptions, Row, StateTracker};
 use smoltcp::time::Instant;
 use std::io::Write;
 
@@ -52,19 +54,21 @@ impl FrameObserver for LiveTrace {
         let _ = writeln!(self.out, "{}", row.line());
         // Our side's states come from the socket itself (see StateObserver); the
         // client's can only be inferred from what it sends and receives.
-        if row.tcp.is_some() {
-            for c in self
-                .tracker
-                .push(&row)
-                .iter()
-                .filter(|c| c.side == Side::Client)
-            {
-                let _ = writeln!(
-                    self.out,
-                    "{:>19} client {}: {} → {} (inferred: {})",
-                    "~", c.endpoint, c.from, c.to, c.cause
-                );
-            }
+        for c in self
+            .tracker
+            .push(&row)
+            .iter()
+            .filter(|c| c.side == Side::Client)
+        {
+            let cause = c.inferred.map_or("", |i| i.cause.text());
+            let _ = writeln!(
+                self.out,
+                "{:>19} client {}: {} → {} (inferred: {cause})",
+                "~",
+                endpoint_text(c.local),
+                c.from,
+                c.to
+            );
         }
         let _ = self.out.flush();
         if let Some(h) = self.hold.as_mut() {
@@ -80,10 +84,23 @@ impl StateObserver for LiveTrace {
             self.out,
             "{:>19} server {} (with {}): {} → {} (socket state)",
             "~",
-            c.local,
-            c.remote,
-            crate::tcp::TcpState::from(c.from).name(),
-            crate::tcp::TcpState::from(c.to).name()
+            endpoint_text(c.local),
+            endpoint_text(c.remote),
+            c.from,
+            c.to
+        );
+        let _ = self.out.flush();
+    }
+
+    fn guard(&mut self, a: &crate::stack::GuardAction) {
+        self.header();
+        let _ = writeln!(
+            self.out,
+            "{:>19} guard  {} (with {}): {}",
+            "~",
+            endpoint_text(a.local),
+            endpoint_text(a.remote),
+            a.why.text()
         );
         let _ = self.out.flush();
     }
@@ -121,10 +138,13 @@ mod tests {
         let ep = |s: &str| s.parse::<smoltcp::wire::IpEndpoint>().unwrap();
         live.state(&StateChange {
             time: t,
+            side: Side::Server,
             local: ep("192.168.69.1:80"),
             remote: ep("192.168.69.100:40000"),
-            from: smoltcp::socket::tcp::State::Listen,
-            to: smoltcp::socket::tcp::State::SynReceived,
+            from: crate::tcp::TcpState::Listen,
+            to: crate::tcp::TcpState::SynReceived,
+            frame: None,
+            inferred: None,
         });
         live.frame(
             t,

@@ -14,7 +14,7 @@ use crate::clock::{Clock, from_system_time, to_system_time};
 use crate::http::{Generated, Generator, HttpConfig, HttpConnection, Site, Verdict};
 use crate::knobs::TcpKnobs;
 use crate::stack::{ConnId, GuardAction, Stack, StackEvent};
-use crate::tcp::TcpState;
+use crate::tcp::{Side, StateChange};
 use crate::tcpinfo::{ConnKey, ConnTable};
 use smoltcp::phy::Device;
 use smoltcp::time::{Duration, Instant};
@@ -44,17 +44,6 @@ struct Conn {
     done_at: Option<Instant>,
     /// Its HTTP wake-up time as queued in `Server::timers`.
     wake: Option<Instant>,
-}
-
-/// A TCP state change of one of our sockets, as smoltcp reported it (handed to every
-/// [`StateObserver`] given to [`Server::observe_states`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StateChange {
-    pub time: Instant,
-    pub local: IpEndpoint,
-    pub remote: IpEndpoint,
-    pub from: smoltcp::socket::tcp::State,
-    pub to: smoltcp::socket::tcp::State,
 }
 
 /// Told about every TCP state change of our sockets (the live trace, the lab's timelines)
@@ -131,24 +120,6 @@ impl Generator for TcpInfo<'_> {
             content_type: "application/json",
             body,
         })
-    }
-}
-
-/// smoltcp's state for ours (the observers speak smoltcp's).
-fn smoltcp_state(s: TcpState) -> smoltcp::socket::tcp::State {
-    use smoltcp::socket::tcp::State as S;
-    match s {
-        TcpState::Closed => S::Closed,
-        TcpState::Listen => S::Listen,
-        TcpState::SynSent => S::SynSent,
-        TcpState::SynReceived => S::SynReceived,
-        TcpState::Established => S::Established,
-        TcpState::FinWait1 => S::FinWait1,
-        TcpState::FinWait2 => S::FinWait2,
-        TcpState::CloseWait => S::CloseWait,
-        TcpState::Closing => S::Closing,
-        TcpState::LastAck => S::LastAck,
-        TcpState::TimeWait => S::TimeWait,
     }
 }
 
@@ -279,16 +250,17 @@ impl Server {
                 to,
                 ..
             } => {
-                self.table
-                    .borrow_mut()
-                    .state_change((local, remote), from.name(), to.name(), now);
                 let change = StateChange {
                     time: now,
+                    side: Side::Server,
                     local,
                     remote,
-                    from: smoltcp_state(from),
-                    to: smoltcp_state(to),
+                    from,
+                    to,
+                    frame: None,
+                    inferred: None,
                 };
+                self.table.borrow_mut().state_change(&change);
                 for o in &self.state_observers {
                     o.borrow_mut().state(&change);
                 }

@@ -1,19 +1,17 @@
 //! Step mode (`serve --step`): hold the world still between two frames.
 //!
-//! [`Hold`] is the waiting; [`Stepper`] pairs it with a line per frame as a
-//! [`FrameObserver`] at the capture point (the live trace, `crate::live`, uses [`Hold`]
-//! after printing its own listing line). Either way the frame is held, just before it is
-//! delivered — a received frame before smoltcp gets it, a transmitted one
-//! before it reaches the tap. It prints the frame's listing line and waits for a line on
-//! its input: an empty line (Enter) releases this frame, `c` runs freely from here on,
-//! `q` releases the frame and asks the server to stop. End of input counts as `c`.
+//! [`Hold`] is the waiting: the live trace (`crate::live`), a frame observer at the
+//! capture point, prints a frame's listing line and then holds it, just before it is
+//! delivered — a received frame before smoltcp gets it, a transmitted one before it
+//! reaches the tap. It waits for a line on its input: an empty line (Enter) releases
+//! this frame, `c` runs freely from here on, `q` releases the frame and asks the server
+//! to stop. End of input counts as `c`.
 //!
 //! Our stack's timers are frozen while it waits: [`SteppedClock`] is the real clock minus
 //! the time spent waiting, and it is the only clock the stack is given. The kernel's
 //! timers are not ours to freeze: hold a frame long enough and the kernel retransmits.
 
 use crate::clock::{Clock, RealClock};
-use crate::device::capture::FrameObserver;
 use smoltcp::time::{Duration, Instant};
 use std::cell::Cell;
 use std::io::{BufRead, Write};
@@ -121,11 +119,6 @@ impl Hold {
         }
     }
 
-    /// Still holding every frame (not yet `c`, `q` or end of input)?
-    pub fn stepping(&self) -> bool {
-        self.stepping
-    }
-
     /// Prompts and waits for the user's answer about the frame just shown.
     pub fn hold(&mut self) {
         if !self.stepping {
@@ -157,68 +150,38 @@ impl Hold {
     }
 }
 
-/// Shows each frame (as `describe` writes it) and holds it.
-pub struct Stepper<F: FnMut(Instant, &[u8]) -> String> {
-    describe: F,
-    hold: Hold,
-}
-
-impl<F: FnMut(Instant, &[u8]) -> String> Stepper<F> {
-    pub fn new(describe: F, hold: Hold) -> Self {
-        Stepper { describe, hold }
-    }
-}
-
-impl<F: FnMut(Instant, &[u8]) -> String> FrameObserver for Stepper<F> {
-    fn frame(&mut self, time: Instant, frame: &[u8]) {
-        if !self.hold.stepping() {
-            return;
-        }
-        println!("{}", (self.describe)(time, frame));
-        self.hold.hold();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Cursor;
 
-    type TestStepper = Stepper<fn(Instant, &[u8]) -> String>;
-
-    fn describe(_: Instant, f: &[u8]) -> String {
-        format!("frame of {} bytes", f.len())
-    }
-
-    fn stepper(script: &str) -> (TestStepper, Arc<AtomicBool>) {
+    fn hold(script: &str) -> (Hold, Arc<AtomicBool>) {
         let paused = Rc::new(Cell::new(Duration::ZERO));
         let stop = Arc::new(AtomicBool::new(false));
         let kb = Keyboard::spawn(Cursor::new(script.to_string()));
-        let hold = Hold::new(kb, paused, stop.clone());
-        let s = Stepper::new(describe as fn(Instant, &[u8]) -> String, hold);
-        (s, stop)
+        (Hold::new(kb, paused, stop.clone()), stop)
     }
 
     #[test]
     fn enter_releases_one_frame_c_runs_freely() {
-        let (mut s, stop) = stepper("\nnonsense\n\nc\n");
-        s.frame(Instant::ZERO, &[0; 10]); // Enter
-        assert!(s.hold.stepping());
-        s.frame(Instant::ZERO, &[0; 10]); // nonsense is asked again, then Enter
-        assert!(s.hold.stepping());
-        s.frame(Instant::ZERO, &[0; 10]); // c
-        assert!(!s.hold.stepping() && !stop.load(Ordering::Relaxed));
-        s.frame(Instant::ZERO, &[0; 10]); // no wait any more
+        let (mut h, stop) = hold("\nnonsense\n\nc\n");
+        h.hold(); // Enter
+        assert!(h.stepping);
+        h.hold(); // nonsense is asked again, then Enter
+        assert!(h.stepping);
+        h.hold(); // c
+        assert!(!h.stepping && !stop.load(Ordering::Relaxed));
+        h.hold(); // no wait any more
     }
 
     #[test]
     fn q_stops_the_server_and_end_of_input_runs_freely() {
-        let (mut s, stop) = stepper("q\n");
-        s.frame(Instant::ZERO, &[]);
-        assert!(stop.load(Ordering::Relaxed) && !s.hold.stepping());
-        let (mut s, stop) = stepper("");
-        s.frame(Instant::ZERO, &[]);
-        assert!(!stop.load(Ordering::Relaxed) && !s.hold.stepping());
+        let (mut h, stop) = hold("q\n");
+        h.hold();
+        assert!(stop.load(Ordering::Relaxed) && !h.stepping);
+        let (mut h, stop) = hold("");
+        h.hold();
+        assert!(!stop.load(Ordering::Relaxed) && !h.stepping);
     }
 
     #[test]
@@ -228,12 +191,9 @@ mod tests {
         // A keyboard that never answers (its writer stays open).
         let (_tx, rx) = sync_channel(1);
         let kb = Keyboard { lines: rx };
-        let mut s = Stepper::new(
-            |_, _: &[u8]| String::new(),
-            Hold::new(kb, paused, stop.clone()),
-        );
-        s.frame(Instant::ZERO, &[]);
-        assert!(!s.hold.stepping());
+        let mut h = Hold::new(kb, paused, stop.clone());
+        h.hold();
+        assert!(!h.stepping);
     }
 
     #[test]

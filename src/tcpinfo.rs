@@ -3,10 +3,12 @@
 //!
 //! Frames enter through [`ConnTable`]'s [`FrameObserver`] implementation, at the capture
 //! point (so sequence numbers are the raw ones on the wire, after the knobs layer): the
-//! SYN and SYN-ACK give both ISNs and the options each side offered; every segment
-//! counts towards the totals and the first [`MAX_SEGMENTS`] are kept for a small ladder.
-//! Our side's real TCP states enter from the stack ([`ConnTable::state_change`]). What
-//! leaves is [`ConnTable::json`]: one connection as JSON, with the knobs in force.
+//! SYN and SYN-ACK give both ISNs and the options each side offered (read with the
+//! shared option walker, `crate::tcp::options`); every segment counts towards the
+//! totals and the first [`MAX_SEGMENTS`] are kept for a small ladder, flags as
+//! [`TcpFlags`]. Our side's real TCP states enter from the stack
+//! ([`ConnTable::state_change`]). What leaves is [`ConnTable::json`]: one connection as
+//! JSON, with the knobs in force (text is made only there).
 //!
 //! The table is bounded: at most `capacity` connections, the oldest closed ones forgotten
 //! first.
@@ -14,10 +16,10 @@
 use crate::device::capture::FrameObserver;
 use crate::device::frame::tcp_span;
 use crate::knobs::TcpKnobs;
+use crate::tcp::{StateChange, TcpFlags, TcpOption, TcpState, options};
 use serde_json::{Value, json};
-use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::time::Instant;
-use smoltcp::wire::{EthernetAddress, IpAddress, IpEndpoint, TcpControl, TcpPacket, TcpRepr};
+use smoltcp::wire::{EthernetAddress, IpAddress, IpEndpoint, TcpPacket};
 use std::collections::BTreeMap;
 
 /// Segments of a connection kept for its ladder (the rest are only counted).
@@ -38,15 +40,22 @@ struct SynInfo {
 }
 
 impl SynInfo {
-    fn from(repr: &TcpRepr) -> SynInfo {
-        SynInfo {
-            isn: repr.seq_number.0 as u32,
-            mss: repr.max_seg_size,
-            wscale: repr.window_scale,
-            sack_permitted: repr.sack_permitted,
-            timestamps: repr.timestamp.is_some(),
-            window: repr.window_len,
+    fn from(tcp: &TcpPacket<&[u8]>) -> SynInfo {
+        let mut info = SynInfo {
+            isn: tcp.seq_number().0 as u32,
+            window: tcp.window_len(),
+            ..SynInfo::default()
+        };
+        for o in options(tcp.options()) {
+            match o.option {
+                TcpOption::Mss(m) => info.mss = Some(m),
+                TcpOption::WindowScale(w) => info.wscale = Some(w),
+                TcpOption::SackPermitted => info.sack_permitted = true,
+                TcpOption::Timestamps { .. } => info.timestamps = true,
+                _ => {}
+            }
         }
+        info
     }
 
     fn json(&self, ep: IpEndpoint) -> Value {
@@ -67,7 +76,7 @@ impl SynInfo {
 struct SegmentRecord {
     time: Instant,
     outgoing: bool,
-    flags: String,
+    flags: TcpFlags,
     seq: u32,
     ack: Option<u32>,
     len: usize,
@@ -84,7 +93,7 @@ struct ConnRecord {
     bytes_in: u64,
     bytes_out: u64,
     segments: Vec<SegmentRecord>,
-    states: Vec<(Instant, String)>,
+    states: Vec<(Instant, TcpState)>,
     closed: bool,
 }
 
@@ -95,29 +104,13 @@ pub struct ConnTable {
     conns: BTreeMap<ConnKey, ConnRecord>,
 }
 
-/// Wireshark's spelling of a segment's flags.
-fn flags_text(repr: &TcpRepr) -> String {
-    let mut f = Vec::new();
-    match repr.control {
-        TcpControl::Syn => f.push("SYN"),
-        TcpControl::Fin => f.push("FIN"),
-        TcpControl::Rst => f.push("RST"),
-        TcpControl::Psh => f.push("PSH"),
-        TcpControl::None => {}
-    }
-    if repr.ack_number.is_some() {
-        f.push("ACK");
-    }
-    f.join(", ")
-}
-
-/// (source, destination, TCP repr) of a frame carrying a valid TCP segment.
-fn tcp_of(frame: &[u8]) -> Option<(IpAddress, IpAddress, TcpRepr<'_>)> {
+/// (source, destination, TCP header) of a frame carrying a TCP segment with a good
+/// checksum.
+fn tcp_of(frame: &[u8]) -> Option<(IpAddress, IpAddress, TcpPacket<&[u8]>)> {
     let span = tcp_span(frame)?;
     let tcp = TcpPacket::new_checked(&frame[span.range]).ok()?;
-    let caps = ChecksumCapabilities::default();
-    let repr = TcpRepr::parse(&tcp, &span.src, &span.dst, &caps).ok()?;
-    Some((span.src, span.dst, repr))
+    tcp.verify_checksum(&span.src, &span.dst)
+        .then_some((span.src, span.dst, tcp))
 }
 
 impl ConnTable {
@@ -128,14 +121,6 @@ impl ConnTable {
             capacity: capacity.max(1),
             conns: BTreeMap::new(),
         }
-    }
-
-    pub fn len(&self) -> usize {
-        self.conns.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.conns.is_empty()
     }
 
     fn record(&mut self, key: ConnKey, now: Instant) -> &mut ConnRecord {
@@ -163,15 +148,14 @@ impl ConnTable {
         })
     }
 
-    /// Our socket for `key` went from state `from` to `to` (smoltcp's real states, by
-    /// their RFC names).
-    pub fn state_change(&mut self, key: ConnKey, from: &str, to: &str, now: Instant) {
-        let r = self.record(key, now);
+    /// One of our sockets changed state (smoltcp's real states, reported by the stack).
+    pub fn state_change(&mut self, c: &StateChange) {
+        let r = self.record((c.local, c.remote), c.time);
         if r.states.is_empty() {
-            r.states.push((now, from.to_string()));
+            r.states.push((c.time, c.from));
         }
-        r.states.push((now, to.to_string()));
-        r.closed = matches!(to, "CLOSED" | "TIME_WAIT");
+        r.states.push((c.time, c.to));
+        r.closed = matches!(c.to, TcpState::Closed | TcpState::TimeWait);
     }
 
     /// One connection as JSON (None if it was never seen).
@@ -196,7 +180,7 @@ impl ConnTable {
                 json!({
                     "t_ms": ms(s.time),
                     "from": if s.outgoing { "server" } else { "client" },
-                    "flags": s.flags,
+                    "flags": s.flags.wireshark(),
                     "seq": s.seq.wrapping_sub(seq_base),
                     "ack": s.ack.map(|a| a.wrapping_sub(ack_base)),
                     "len": s.len,
@@ -226,7 +210,7 @@ impl ConnTable {
                 "bytes_from_client": r.bytes_in,
                 "bytes_to_client": r.bytes_out,
             },
-            "server_states": r.states.iter().map(|(t, s)| json!({"t_ms": ms(*t), "state": s})).collect::<Vec<_>>(),
+            "server_states": r.states.iter().map(|(t, s)| json!({"t_ms": ms(*t), "state": s.name()})).collect::<Vec<_>>(),
             "segments": segments,
             "segments_not_listed": (r.segments_in + r.segments_out).saturating_sub(r.segments.len() as u64),
         }))
@@ -235,35 +219,30 @@ impl ConnTable {
 
 impl FrameObserver for ConnTable {
     fn frame(&mut self, time: Instant, frame: &[u8]) {
-        let Some((src, dst, repr)) = tcp_of(frame) else {
+        let Some((src, dst, tcp)) = tcp_of(frame) else {
             return;
         };
+        let flags = TcpFlags::of(&tcp);
         let outgoing = frame.get(6..12) == Some(&self.mac.0[..]);
-        let key = if outgoing {
-            (
-                IpEndpoint::new(src, repr.src_port),
-                IpEndpoint::new(dst, repr.dst_port),
-            )
-        } else {
-            (
-                IpEndpoint::new(dst, repr.dst_port),
-                IpEndpoint::new(src, repr.src_port),
-            )
-        };
+        let (ours, peer) = (
+            IpEndpoint::new(src, tcp.src_port()),
+            IpEndpoint::new(dst, tcp.dst_port()),
+        );
+        let key = if outgoing { (ours, peer) } else { (peer, ours) };
         // A new connection on a recycled 4-tuple starts a new record.
-        if repr.control == TcpControl::Syn && repr.ack_number.is_none() && !outgoing {
+        if flags & (TcpFlags::SYN | TcpFlags::ACK) == TcpFlags::SYN && !outgoing {
             self.conns.remove(&key);
         }
         let r = self.record(key, time);
-        if repr.control == TcpControl::Syn {
-            let info = SynInfo::from(&repr);
+        if flags.contains(TcpFlags::SYN) {
+            let info = SynInfo::from(&tcp);
             if outgoing {
                 r.our_syn = Some(info);
             } else {
                 r.peer_syn = Some(info);
             }
         }
-        let len = repr.payload.len();
+        let len = tcp.payload().len();
         if outgoing {
             r.segments_out += 1;
             r.bytes_out += len as u64;
@@ -275,14 +254,16 @@ impl FrameObserver for ConnTable {
             r.segments.push(SegmentRecord {
                 time,
                 outgoing,
-                flags: flags_text(&repr),
-                seq: repr.seq_number.0 as u32,
-                ack: repr.ack_number.map(|a| a.0 as u32),
+                flags,
+                seq: tcp.seq_number().0 as u32,
+                ack: flags
+                    .contains(TcpFlags::ACK)
+                    .then_some(tcp.ack_number().0 as u32),
                 len,
-                window: repr.window_len,
+                window: tcp.window_len(),
             });
         }
-        if repr.control == TcpControl::Rst {
+        if flags.contains(TcpFlags::RST) {
             r.closed = true;
         }
     }
@@ -292,6 +273,7 @@ impl FrameObserver for ConnTable {
 mod tests {
     use super::*;
     use crate::testutil::{self, CLIENT_IP as PEER, SERVER_IP as US, SERVER_MAC as MAC, segment};
+    use smoltcp::wire::{TcpControl, TcpRepr};
 
     fn frame(
         outgoing: bool,
@@ -349,7 +331,16 @@ mod tests {
             IpEndpoint::new(US.into(), 80),
             IpEndpoint::new(PEER.into(), 40000),
         );
-        table.state_change(key, "SYN_RCVD", "ESTABLISHED", t(2));
+        table.state_change(&StateChange {
+            time: t(2),
+            side: crate::tcp::Side::Server,
+            local: key.0,
+            remote: key.1,
+            from: TcpState::SynReceived,
+            to: TcpState::Established,
+            frame: None,
+            inferred: None,
+        });
         let j = table.json(key, &TcpKnobs::default(), t(4)).unwrap();
         assert_eq!(j["client"]["isn"], 5000);
         assert_eq!(j["server"]["isn"], 1000);
@@ -392,7 +383,7 @@ mod tests {
                 Some(1460),
             );
             table.frame(Instant::from_millis(port as i64), &f);
-            assert_eq!(table.len(), (port as usize + 1).min(2));
+            assert_eq!(table.conns.len(), (port as usize + 1).min(2));
         }
         table.frame(Instant::from_millis(9), &[0u8; 7]);
         table.frame(Instant::from_millis(9), &[0xffu8; 80]);

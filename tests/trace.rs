@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
+use taplab::trace::listing::split_line;
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -70,25 +71,21 @@ fn listing(out: &str) -> Vec<Line> {
             ],
         "header: {head}"
     );
+    // Columns are found by position: a blank one (an ARP destination in a cooked
+    // capture, as tshark leaves it) is as wide as its heading.
     lines
         .take_while(|l| !l.is_empty())
         .map(|l| {
-            let mut rest = l.trim_start();
-            let mut col = || {
-                let end = rest.find(' ').unwrap_or(rest.len());
-                let c = rest[..end].to_string();
-                rest = rest[end..].trim_start();
-                c
-            };
-            let (no, time, src, dst, proto, len) = (col(), col(), col(), col(), col(), col());
+            let [no, time, src, dst, proto, len, info] =
+                split_line(l).unwrap_or_else(|| panic!("columns of {l}"));
             Line {
                 no: no.parse().unwrap_or_else(|_| panic!("frame number in {l}")),
-                time,
-                src: if src == "-" { String::new() } else { src },
-                dst: if dst == "-" { String::new() } else { dst },
-                proto,
-                len,
-                info: rest.to_string(),
+                time: time.into(),
+                src: src.into(),
+                dst: dst.into(),
+                proto: proto.into(),
+                len: len.into(),
+                info: info.into(),
             }
         })
         .collect()
@@ -115,7 +112,13 @@ struct TcpInfo {
 fn flag_bits(names: &str) -> u16 {
     let mut bits = 0;
     for n in names.split(", ") {
+        // With AccECN, the three ECN bits are one counter.
+        if let Some(ace) = n.strip_prefix("ACE=") {
+            bits |= ace.parse::<u16>().unwrap() << 6;
+            continue;
+        }
         bits |= match n {
+            "" => 0,
             "FIN" => 0x001,
             "SYN" => 0x002,
             "RST" => 0x004,
@@ -160,7 +163,8 @@ fn parse_tcp(info: &str) -> Option<TcpInfo> {
             }
             "Ack" => t.ack = Some(num() as u32),
             "Win" => t.win = num(),
-            "Urg" => {}
+            // Options tshark names but does not give as separate fields here.
+            "Urg" | "TFO" | "MD5" | "AccECN" | "EE0B" | "ECEB" | "EE1B" | "ExID" => {}
             "Len" => t.len = num() as u32,
             "MSS" => t.mss = Some(num() as u32),
             "WS" => t.ws = Some(num() as u32),
@@ -226,16 +230,17 @@ const FIELDS: [&str; 24] = [
     "tcp.ack_raw",
 ];
 
-/// `tshark -r FILE -T fields …`, with HTTP decoding on or off.
-fn tshark(file: &Path, http: bool) -> Vec<Tshark> {
+/// `tshark -r FILE -T fields …`; the payload on the servers' ports in `plain` decoded
+/// as plain data (what taplab's --no-http shows).
+fn tshark(file: &Path, plain: &[u16]) -> Vec<Tshark> {
     let mut c = Command::new("tshark");
     c.arg("-r")
         .arg(file)
         .args(["-T", "fields", "-E", "separator=\t"]);
-    if !http {
-        // Port 80's payload as plain data: with HTTP merely disabled, tshark would try
-        // its heuristic dissectors on it, and some ask for reassembly of binary data.
-        c.args(["-d", "tcp.port==80,data"]);
+    for port in plain {
+        // Plain data: with HTTP merely disabled, tshark would try its heuristic
+        // dissectors on it, and some ask for reassembly of binary data.
+        c.args(["-d", &format!("tcp.port=={port},data")]);
     }
     for f in FIELDS {
         c.args(["-e", f]);
@@ -264,13 +269,17 @@ fn tshark(file: &Path, http: bool) -> Vec<Tshark> {
                 ..Default::default()
             };
             if t.stream.is_some() {
-                // tcp.flags.str: "·······A··S·", 12 positions, most significant first.
-                let flags = get(13)
-                    .chars()
+                // tcp.flags.str: "·······A··S·", 12 positions, most significant first;
+                // on an AccECN connection the ECN positions hold the ACE counter: "-1-".
+                let chars: Vec<char> = get(13).chars().collect();
+                let ace = (chars.len() == 12 && chars[3] == '-')
+                    .then(|| chars[4].to_digit(10).unwrap() as u16);
+                let flags = chars
+                    .iter()
                     .rev()
                     .enumerate()
-                    .filter(|(_, ch)| *ch != '·')
-                    .fold(0u16, |b, (i, _)| b | (1 << i));
+                    .filter(|(i, ch)| **ch != '·' && !(ace.is_some() && (6..9).contains(i)))
+                    .fold(ace.unwrap_or(0) << 6, |b, (i, _)| b | (1 << i));
                 let list = |i: usize| -> Vec<u32> {
                     get(i)
                         .split(',')
@@ -356,7 +365,12 @@ struct Agreement {
 /// Compares `taplab trace` with tshark on `file`; asserts what must hold on every
 /// capture (same TCP frames, streams and fields) and returns the rest for the caller.
 fn compare(name: &str, file: &Path) -> Agreement {
-    let theirs = tshark(file, false);
+    compare_on(name, file, &[80])
+}
+
+/// [`compare`] for a capture of servers on `ports`.
+fn compare_on(name: &str, file: &Path, ports: &[u16]) -> Agreement {
+    let theirs = tshark(file, ports);
     let plain = listing(&trace_ok(file, &["--no-http", "--no-states"]));
     assert_eq!(plain.len(), theirs.len(), "{name}: frame count");
     assert!(!plain.is_empty(), "{name}: empty capture");
@@ -421,7 +435,7 @@ fn compare(name: &str, file: &Path) -> Agreement {
 
     // The whole lines, HTTP decoded, against tshark's columns.
     let full = listing(&trace_ok(file, &["--no-states"]));
-    let theirs_http = tshark(file, true);
+    let theirs_http = tshark(file, &[]);
     let mut line_diffs = Vec::new();
     for (o, t) in full.iter().zip(&theirs_http) {
         if !same_line(o, &t.line) {
@@ -889,7 +903,29 @@ fn trace_draws_a_ladder_picture_a_renderer_accepts() {
         &["--close", "client-first", "--close-wait", "30"],
     );
     let svg = dir.path().join("page.svg");
-    let out = trace_ok(&theirs, &["--stream", "0", "--svg", svg.to_str().unwrap()]);
+    // The connection that asked for the page (the two curls race for stream 0).
+    let found = Command::new("tshark")
+        .arg("-r")
+        .arg(&theirs)
+        .args([
+            "-Y",
+            "http.request.uri == \"/\"",
+            "-T",
+            "fields",
+            "-e",
+            "tcp.stream",
+        ])
+        .output()
+        .unwrap();
+    let stream = text(&found.stdout)
+        .lines()
+        .next()
+        .unwrap_or("0")
+        .to_string();
+    let out = trace_ok(
+        &theirs,
+        &["--stream", &stream, "--svg", svg.to_str().unwrap()],
+    );
     assert!(out.contains("[SYN]"), "the listing still prints");
     let text = std::fs::read_to_string(&svg).unwrap();
     // The handshake, the teardown and both ends' states are in the picture.
@@ -1003,4 +1039,500 @@ fn trace_of_a_loopback_capture_equals_tshark() {
             "{name}: both IPv4 and IPv6\n{listed}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The captures students make: servers on other ports, reused port pairs, pipelining,
+// tunnels, responses without a length, and the options Linux and others send.
+
+/// A background process in the test's namespace, stopped by PID when dropped.
+struct Bg(std::process::Child);
+
+impl Drop for Bg {
+    fn drop(&mut self) {
+        stop_child(&mut self.0, Duration::from_secs(2));
+    }
+}
+
+/// Starts `python3 ARGS` in `ns` (bounded to two minutes) and waits until 127.0.0.1:port
+/// accepts connections.
+fn python_server(ns: &Netns, port: u16, args: &[&str]) -> Bg {
+    let child = ns
+        .cmd("timeout")
+        .args(["120", "python3"])
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3");
+    let bg = Bg(child);
+    let wait = format!(
+        "import socket, time\n\
+         for _ in range(100):\n\
+         \x20   try:\n\
+         \x20       socket.create_connection(('127.0.0.1', {port}), 0.2).close()\n\
+         \x20       break\n\
+         \x20   except OSError:\n\
+         \x20       time.sleep(0.05)\n\
+         else:\n\
+         \x20   raise SystemExit('nothing listens on {port}')\n"
+    );
+    ns.run("python3", &["-c", &wait]);
+    bg
+}
+
+/// `python3 -m http.server PORT` on the lab's site.
+fn http_server(ns: &Netns, port: u16) -> Bg {
+    let www = www();
+    let p = port.to_string();
+    python_server(
+        ns,
+        port,
+        &[
+            "-m",
+            "http.server",
+            &p,
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+            www.to_str().unwrap(),
+        ],
+    )
+}
+
+/// HTTP rows of our listing (`--http`), and the server ports of the streams they are in.
+fn http_rows(file: &Path) -> Vec<Line> {
+    listing(&trace_ok(file, &["--http", "--no-states"]))
+}
+
+#[test]
+fn trace_finds_http_where_tshark_does_on_the_seeds_ports_and_any_other() {
+    // The seeds' own servers ran on 8080 (IIS), 5000 (Flask) and 3000 (Node); of these
+    // tshark decodes only 8080 by port, the others (and 8000, on no list) by its
+    // heuristic.
+    let ns = Netns::new();
+    let ports = [8080u16, 5000, 3000, 8000];
+    let _servers: Vec<Bg> = ports.iter().map(|p| http_server(&ns, *p)).collect();
+    let mut cap = Capture::start_on(&ns, "lo");
+    for p in ports {
+        let base = format!("http://127.0.0.1:{p}");
+        let out = ns.output(
+            "curl",
+            &[
+                "-sS",
+                "--max-time",
+                "20",
+                "-o",
+                "/dev/null",
+                "-o",
+                "/dev/null",
+                "-o",
+                "/dev/null",
+                &format!("{base}/"),
+                &format!("{base}/style.css"),
+                &format!("{base}/nope"),
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    cap.finish();
+    let a = compare_on("ports-lo", &cap.file, &ports);
+    assert_exact(&a);
+    // Each port's requests and responses were found: 3 × 2 rows per port.
+    let rows = http_rows(&cap.file);
+    assert_eq!(rows.len(), 6 * ports.len(), "{}", a.report);
+    assert!(
+        rows.iter()
+            .any(|l| l.info == "HTTP/1.0 404 File not found  (text/html)")
+    );
+}
+
+#[test]
+fn trace_of_a_reused_port_pair_restarts_the_numbers_as_tshark_does() {
+    let ns = Netns::new();
+    // Its responses have no length, so the server closes first and the client's port is
+    // free again at once (no TIME_WAIT on the client's side).
+    let _server = python_server(&ns, 5000, &["-c", ODD_SERVER, "5000"]);
+    let mut cap = Capture::start_on(&ns, "lo");
+    for _ in 0..2 {
+        let out = ns.output(
+            "curl",
+            &[
+                "-sS",
+                "--max-time",
+                "20",
+                "--local-port",
+                "45000",
+                "-o",
+                "/dev/null",
+                "http://127.0.0.1:5000/",
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    cap.finish();
+    let a = compare_on("reuse-lo", &cap.file, &[5000]);
+    assert_exact(&a);
+    let out = trace_ok(&cap.file, &["--no-states"]);
+    let reused: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("[TCP Port numbers reused]"))
+        .collect();
+    assert_eq!(reused.len(), 1, "{out}");
+    assert!(reused[0].contains("45000 → 5000 [SYN] Seq=0 "), "{out}");
+    // The second connection is a stream of its own, counted from its own ISN.
+    let second = trace_ok(&cap.file, &["--stream", "1", "--no-states"]);
+    assert!(
+        second.contains("5000 → 45000 [SYN, ACK] Seq=0 Ack=1 "),
+        "{second}"
+    );
+}
+
+#[test]
+fn trace_lists_pipelined_requests_as_tshark_does() {
+    let t = Taplab::start(&[]);
+    let mut cap = Capture::start(&t.ns);
+    // Two requests in one write; the second asks the server to close.
+    let out = python(
+        &t.ns,
+        "import socket\n\
+         s = socket.create_connection(('192.168.69.1', 80))\n\
+         s.sendall(b'GET / HTTP/1.1\\r\\nHost: t\\r\\n\\r\\n'\n\
+         \x20         b'GET /style.css HTTP/1.1\\r\\nHost: t\\r\\nConnection: close\\r\\n\\r\\n')\n\
+         s.settimeout(10)\n\
+         got = b''\n\
+         while True:\n\
+         \x20   b = s.recv(65536)\n\
+         \x20   if not b:\n\
+         \x20       break\n\
+         \x20   got += b\n\
+         assert got.count(b'HTTP/1.1 200 OK') == 2, got[:200]\n",
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::thread::sleep(Duration::from_millis(300));
+    cap.finish();
+    let a = compare("pipelined-tcpdump", &cap.file);
+    assert_exact(&a);
+    let rows = http_rows(&cap.file);
+    assert!(
+        rows.iter()
+            .any(|l| l.info == "GET / HTTP/1.1 GET /style.css HTTP/1.1 "),
+        "{}",
+        a.report
+    );
+}
+
+/// A server that answers CONNECT with 200 and then echoes each chunk reversed, and
+/// anything else with an HTTP/1.0 response that has no length (it ends when the
+/// server closes).
+const ODD_SERVER: &str = "\
+import socket, sys, threading
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', int(sys.argv[1])))
+s.listen(8)
+def serve(c):
+    c.settimeout(5)
+    head = b''
+    while b'\\r\\n\\r\\n' not in head:
+        got = c.recv(4096)
+        if not got:
+            return c.close()
+        head += got
+    if head.startswith(b'CONNECT'):
+        c.sendall(b'HTTP/1.1 200 Connection established\\r\\n\\r\\n')
+        while True:
+            got = c.recv(4096)
+            if not got:
+                break
+            c.sendall(got[::-1])
+    else:
+        c.sendall(b'HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nno length: ')
+        c.sendall(b'read until the server closes\\n')
+    c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+";
+
+/// Through a tunnel: bytes no dissector claims, then a request (tshark's heuristic
+/// decodes that one); then a GET whose response has no length.
+const ODD_CLIENT: &str = "\
+import socket, time
+c = socket.create_connection(('127.0.0.1', 8080))
+c.sendall(b'CONNECT example.com:5555 HTTP/1.1\\r\\nHost: example.com:5555\\r\\n\\r\\n')
+c.settimeout(5)
+assert c.recv(4096).startswith(b'HTTP/1.1 200')
+for msg in [b'\\x00\\x01 tunnelled bytes', b'GET / HTTP/1.1\\r\\n\\r\\n']:
+    c.sendall(msg)
+    assert c.recv(4096) == msg[::-1]
+    time.sleep(0.05)
+c.close()
+c = socket.create_connection(('127.0.0.1', 8080))
+c.sendall(b'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')
+body = b''
+while True:
+    got = c.recv(4096)
+    if not got:
+        break
+    body += got
+assert body.endswith(b'read until the server closes\\n'), body
+";
+
+#[test]
+fn trace_of_a_tunnel_and_a_response_without_a_length_equals_tshark() {
+    let ns = Netns::new();
+    let _server = python_server(&ns, 8080, &["-c", ODD_SERVER, "8080"]);
+    let mut cap = Capture::start_on(&ns, "lo");
+    let out = python(&ns, ODD_CLIENT, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::thread::sleep(Duration::from_millis(300));
+    cap.finish();
+    let a = compare_on("odd-lo", &cap.file, &[8080]);
+    assert_exact(&a);
+    let full = listing(&trace_ok(&cap.file, &["--no-states"]));
+    let info = |needle: &str| full.iter().filter(|l| l.info.contains(needle)).count();
+    // The tunnel's own bytes are TCP, not Continuation; the response without a length
+    // is named on the server's FIN, which completes it.
+    assert_eq!(info("Continuation"), 0);
+    assert_eq!(info("HTTP/1.0 200 OK  (text/plain)"), 1);
+    assert_eq!(
+        info("HTTP/1.0 200 OK  [TCP segment of a reassembled PDU]"),
+        1
+    );
+}
+
+/// Both ends of a TFO exchange (the kernel's, with net.ipv4.tcp_fastopen=3) and of an
+/// MD5-signed connection (TCP_MD5SIG on both sockets).
+const OPTIONS_PEERS: &str = "\
+import socket, struct, threading, time
+def md5sig(sock):
+    addr = struct.pack('=H', socket.AF_INET) + struct.pack('!H4s', 0, socket.inet_aton('127.0.0.1'))
+    key = b'secret'
+    v = addr + bytes(128 - len(addr)) + struct.pack('=BBHI', 0, 0, len(key), 0) + key + bytes(80 - len(key))
+    sock.setsockopt(socket.IPPROTO_TCP, 14, v)
+def server(port, md5=False, tfo=False):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if md5: md5sig(s)
+    if tfo: s.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, 5)
+    s.bind(('127.0.0.1', port))
+    s.listen(5)
+    def run():
+        while True:
+            c, _ = s.accept()
+            c.settimeout(2)
+            c.recv(1000)
+            c.sendall(b'HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nhi')
+            time.sleep(0.05)
+            c.close()
+    threading.Thread(target=run, daemon=True).start()
+def client(port, md5=False, tfo=False):
+    c = socket.socket()
+    if md5: md5sig(c)
+    req = b'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'
+    if tfo:
+        c.sendto(req, 0x20000000, ('127.0.0.1', port))
+    else:
+        c.connect(('127.0.0.1', port))
+        c.sendall(req)
+    c.settimeout(2)
+    while c.recv(1000):
+        pass
+    c.close()
+    time.sleep(0.1)
+server(8080, tfo=True)
+server(8081, md5=True)
+client(8080, tfo=True)
+client(8080, tfo=True)
+client(8081, md5=True)
+";
+
+/// Ethernet/IPv4/TCP frames written by hand, for what no peer here sends: AccECN (its
+/// option and the ACE counter) and a RST that carries data.
+fn crafted_frame(
+    from_client: bool,
+    flags: u16,
+    seq: u32,
+    ack: u32,
+    opts: &[u8],
+    data: &[u8],
+) -> Vec<u8> {
+    let (src, dst, sport, dport) = if from_client {
+        ([192, 168, 69, 100], [192, 168, 69, 1], 40000u16, 80u16)
+    } else {
+        ([192, 168, 69, 1], [192, 168, 69, 100], 80, 40000)
+    };
+    let mut opts = opts.to_vec();
+    while !opts.len().is_multiple_of(4) {
+        opts.push(1);
+    }
+    let mut tcp = Vec::new();
+    tcp.extend(sport.to_be_bytes());
+    tcp.extend(dport.to_be_bytes());
+    tcp.extend(seq.to_be_bytes());
+    tcp.extend(ack.to_be_bytes());
+    tcp.extend(((((20 + opts.len()) / 4) as u16) << 12 | flags).to_be_bytes());
+    tcp.extend(502u16.to_be_bytes());
+    tcp.extend([0, 0, 0, 0]);
+    tcp.extend(opts);
+    tcp.extend(data);
+    let sum = |b: &[u8], init: u32| {
+        let mut s = init;
+        for c in b.chunks(2) {
+            s += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+        }
+        while s > 0xffff {
+            s = (s & 0xffff) + (s >> 16);
+        }
+        !(s as u16)
+    };
+    let mut pseudo = Vec::new();
+    pseudo.extend(src);
+    pseudo.extend(dst);
+    pseudo.extend([0, 6]);
+    pseudo.extend((tcp.len() as u16).to_be_bytes());
+    let c = sum(&[pseudo, tcp.clone()].concat(), 0);
+    tcp[16..18].copy_from_slice(&c.to_be_bytes());
+    let mut ip = vec![0x45, 0];
+    ip.extend(((20 + tcp.len()) as u16).to_be_bytes());
+    ip.extend([0, 1, 0x40, 0, 64, 6, 0, 0]);
+    ip.extend(src);
+    ip.extend(dst);
+    let c = sum(&ip, 0);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    let (smac, dmac) = if from_client {
+        ([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1])
+    } else {
+        ([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+    };
+    [&dmac[..], &smac[..], &[8, 0], &ip, &tcp].concat()
+}
+
+/// A classic pcap (µs, Ethernet) of `frames`, 10 ms apart.
+fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
+    let mut b = 0xa1b2_c3d4u32.to_le_bytes().to_vec();
+    b.extend(2u16.to_le_bytes());
+    b.extend(4u16.to_le_bytes());
+    for v in [0u32, 0, 65535, 1] {
+        b.extend(v.to_le_bytes());
+    }
+    for (i, f) in frames.iter().enumerate() {
+        let us = 1_000_000 + i as u32 * 10_000;
+        for v in [
+            us / 1_000_000,
+            us % 1_000_000,
+            f.len() as u32,
+            f.len() as u32,
+        ] {
+            b.extend(v.to_le_bytes());
+        }
+        b.extend(f);
+    }
+    std::fs::write(path, b).unwrap();
+}
+
+#[test]
+fn trace_names_tfo_md5_accecn_and_leaves_a_rsts_data_alone_as_tshark_does() {
+    let ns = Netns::new();
+    ns.run("sysctl", &["-qw", "net.ipv4.tcp_fastopen=3"]);
+    let mut cap = Capture::start_on(&ns, "lo");
+    let out = python(&ns, OPTIONS_PEERS, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::thread::sleep(Duration::from_millis(300));
+    cap.finish();
+    let a = compare_on("tfo-md5-lo", &cap.file, &[8080, 8081]);
+    assert_exact(&a);
+    let out = trace_ok(&cap.file, &["--no-states"]);
+    for needle in [" TFO=R", " TFO=C", " MD5"] {
+        assert!(out.contains(needle), "no{needle}:\n{out}");
+    }
+
+    // AccECN and a RST with data, written by hand.
+    const F: u16 = 0x001;
+    const S: u16 = 0x002;
+    const R: u16 = 0x004;
+    const P: u16 = 0x008;
+    const A: u16 = 0x010;
+    const E: u16 = 0x040;
+    let req = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial";
+    let frames = [
+        crafted_frame(
+            true,
+            S | E | 0x080 | 0x100,
+            1000,
+            0,
+            &[2, 4, 5, 180, 172, 2],
+            b"",
+        ),
+        crafted_frame(false, S | A, 5000, 1001, &[2, 4, 5, 180, 174, 2], b""),
+        crafted_frame(
+            true,
+            A | E,
+            1001,
+            5001,
+            &[172, 11, 0, 0, 1, 0, 0, 2, 0, 0, 3],
+            b"",
+        ),
+        crafted_frame(true, P | A, 1001, 5001, &[], req),
+        crafted_frame(false, P | A, 5001, 1001 + req.len() as u32, &[], resp),
+        crafted_frame(
+            false,
+            R | A,
+            5001 + resp.len() as u32,
+            1001 + req.len() as u32,
+            &[],
+            b"the rest of the body",
+        ),
+        crafted_frame(true, F | A, 1001 + req.len() as u32, 5001, &[], b""),
+    ];
+    let dir = TempDir::new("crafted");
+    let file = dir.path().join("accecn-rst.pcap");
+    write_pcap(&file, &frames);
+    let a = compare("accecn-rst", &file);
+    assert_exact(&a);
+    let rows = listing(&trace_ok(&file, &["--no-states"]));
+    assert!(
+        rows[2].info.contains("[ACK, ACE=1]") && rows[2].info.ends_with("EE0B=1 ECEB=2 EE1B=3")
+    );
+    assert!(rows[5].info.contains("[RST, ACK, ACE=0]") && !rows[5].info.contains("reassembled"));
+}
+
+#[test]
+fn trace_stops_quietly_when_its_reader_does() {
+    // A reader that stops after the first lines (`| head`) ends the run without an
+    // error, and what it read is the listing's start. The listing is well over a pipe's
+    // buffer (64 KiB), so taplab is still writing when the reader goes.
+    let t = Taplab::start(&[]);
+    let mut cap = Capture::start(&t.ns);
+    for _ in 0..4 {
+        t.get("/intro.wav");
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    cap.finish();
+    drop(t);
+    let whole = trace_ok(&cap.file, &["--no-states"]);
+    assert!(whole.len() > 128 * 1024, "{} bytes", whole.len());
+    let mut child = Command::new(BIN)
+        .arg("trace")
+        .arg(&cap.file)
+        .arg("--no-states")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    for _ in 0..3 {
+        std::io::BufRead::read_line(&mut out, &mut first).unwrap();
+    }
+    drop(out);
+    let status = child.wait_with_output().unwrap();
+    assert!(status.status.success(), "{}", text(&status.stderr));
+    assert!(status.stderr.is_empty(), "{}", text(&status.stderr));
+    assert!(whole.starts_with(&first), "{first}");
 }

@@ -20,7 +20,7 @@
 use crate::device::knobs::{KnobsLayer, RewriteConfig};
 use crate::device::sim::SimEnd;
 use crate::knobs::TcpKnobs;
-use crate::server::StateChange;
+use crate::tcp::StateChange;
 use smoltcp::iface::{Config, Interface, PollIngressSingleResult, SocketHandle, SocketSet};
 use smoltcp::phy::{Device, DeviceCapabilities, TxToken};
 use smoltcp::socket::tcp;
@@ -627,10 +627,13 @@ impl Client {
                 if let Some((local, remote)) = c.endpoints {
                     self.states.push(StateChange {
                         time: now,
+                        side: crate::tcp::Side::Client,
                         local,
                         remote,
-                        from: c.state,
-                        to: state,
+                        from: c.state.into(),
+                        to: state.into(),
+                        frame: None,
+                        inferred: None,
                     });
                 }
                 log::debug!("client :{}: {} -> {}", c.port, c.state, state);

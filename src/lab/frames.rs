@@ -1,17 +1,18 @@
 //! What the lab's captured frames say: each frame's listing row from
 //! [`crate::trace::Analyzer`] (Wireshark's listing and TCP analysis: retransmissions,
-//! window updates, zero windows, dup ACKs…), and for TCP a [`Seg`] with what the
-//! scenarios' checks and the SVG ladder need — who sent it, flags, relative numbers,
-//! SYN options, the first line of an HTTP message that starts in it.
+//! window updates, zero windows, dup ACKs…), and for TCP a [`Seg`]: the analyzer's
+//! values as the scenarios' checks and the SVG ladder read them — who sent it, flags,
+//! raw and relative numbers, SYN options, the analysis marks, the first line of an HTTP
+//! message that starts in it. Nothing is parsed twice: a [`Seg`] is taken from the
+//! row's [`TcpRow`].
 //!
 //! Frames enter as [`Captured`] (time and bytes, in capture order, as the pcap holds them);
 //! [`analyze`] returns one [`Frame`] per captured frame, and [`listing`] the listing text.
 
-use crate::device::frame::tcp_span;
-use crate::trace::{Analyzer, LinkType, ListingOptions, Row};
-use smoltcp::phy::ChecksumCapabilities;
+use crate::tcp::TcpFlags;
+use crate::trace::{Analyzer, LinkType, ListingOptions, Mark, Row, TcpRow};
 use smoltcp::time::Instant;
-use smoltcp::wire::{EthernetAddress, IpEndpoint, TcpControl, TcpPacket, TcpRepr};
+use smoltcp::wire::{EthernetAddress, IpEndpoint};
 use std::fmt::Write as _;
 
 /// One frame as captured.
@@ -21,36 +22,7 @@ pub struct Captured {
     pub frame: Vec<u8>,
 }
 
-/// The marks of Wireshark's TCP analysis the checks look for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Note {
-    /// "TCP Retransmission", "TCP Fast Retransmission" or "TCP Spurious Retransmission".
-    Retransmission,
-    PreviousNotCaptured,
-    WindowUpdate,
-    ZeroWindow,
-    ZeroWindowProbe,
-    DupAck,
-}
-
-impl Note {
-    /// The note for one of the analysis texts of a listing row.
-    fn of(text: &str) -> Option<Note> {
-        Some(match text {
-            "TCP Retransmission" | "TCP Fast Retransmission" | "TCP Spurious Retransmission" => {
-                Note::Retransmission
-            }
-            "TCP Previous segment not captured" => Note::PreviousNotCaptured,
-            "TCP Window Update" => Note::WindowUpdate,
-            "TCP ZeroWindow" => Note::ZeroWindow,
-            "TCP ZeroWindowProbe" => Note::ZeroWindowProbe,
-            t if t.starts_with("TCP Dup ACK") => Note::DupAck,
-            _ => return None,
-        })
-    }
-}
-
-/// A TCP segment, read.
+/// A TCP segment as the checks read it.
 #[derive(Debug, Clone)]
 pub struct Seg {
     /// Sent by the client (else by the server).
@@ -70,8 +42,7 @@ pub struct Seg {
     /// Relative to each side's initial sequence number, as the listing shows them.
     pub rel_seq: u32,
     pub rel_ack: u32,
-    /// Wireshark's flag text: "SYN, ACK", "FIN, PSH, ACK".
-    pub flags: String,
+    pub flag_set: TcpFlags,
     /// The window field, and the window in bytes (scaled once both SYNs agreed).
     pub win_field: u16,
     pub win: u64,
@@ -80,17 +51,54 @@ pub struct Seg {
     pub ws: Option<u8>,
     pub sack_perm: bool,
     pub ts: Option<(u32, u32)>,
-    pub notes: Vec<Note>,
-    /// The listing's bracketed analysis texts ("TCP Retransmission", "TCP Dup ACK 12#1"…).
-    pub analysis: Vec<String>,
-    /// The first line of an HTTP message starting in this segment.
+    /// Wireshark's analysis of it, as the listing prints it left to right.
+    pub marks: Vec<Mark>,
+    /// The first line of an HTTP message starting in this segment, with its media type
+    /// in parentheses as Wireshark writes it: `HTTP/1.1 200 OK  (text/html)`.
     pub http: Option<String>,
-    pub checksum_ok: bool,
 }
 
 impl Seg {
+    /// Takes what the checks read from the analyzer's row.
+    fn of(t: &TcpRow, from_client: bool) -> Seg {
+        let http = t
+            .http
+            .as_ref()
+            .and_then(|h| h.head_at_start())
+            .map(|h| match h.media_type() {
+                Some(mt) if h.line.starts_with("HTTP/") => format!("{}  ({mt})", h.line),
+                _ => h.line.clone(),
+            });
+        Seg {
+            from_client,
+            stream: t.stream,
+            src: t.src_endpoint(),
+            dst: t.dst_endpoint(),
+            syn: t.has(TcpFlags::SYN),
+            ack: t.has(TcpFlags::ACK),
+            fin: t.has(TcpFlags::FIN),
+            rst: t.has(TcpFlags::RST),
+            psh: t.has(TcpFlags::PSH),
+            seq: t.raw_seq,
+            ack_no: t.raw_ack.unwrap_or(0),
+            rel_seq: t.seq,
+            rel_ack: t.ack.unwrap_or(0),
+            flag_set: t.flags,
+            win_field: t.win_field,
+            win: t.win,
+            len: t.len,
+            mss: t.mss(),
+            ws: t.window_scale(),
+            sack_perm: t.sack_permitted(),
+            ts: t.timestamps(),
+            marks: t.marks.clone(),
+            http,
+        }
+    }
+
+    /// Wireshark's flag text: "SYN, ACK", "FIN, PSH, ACK".
     pub fn flags(&self) -> String {
-        self.flags.clone()
+        self.flag_set.wireshark()
     }
 
     /// "Seq=0 Ack=1 Win=65535 Len=0" plus the SYN options: the ladder's label.
@@ -112,8 +120,17 @@ impl Seg {
         s
     }
 
-    pub fn has(&self, note: Note) -> bool {
-        self.notes.contains(&note)
+    /// The analysis marked it so (for a duplicate ACK, any count).
+    pub fn has(&self, mark: Mark) -> bool {
+        self.marks.iter().any(|m| match (m, mark) {
+            (Mark::DupAck { .. }, Mark::DupAck { .. }) => true,
+            _ => *m == mark,
+        })
+    }
+
+    /// Marked as a retransmission of any kind (plain, fast or spurious).
+    pub fn retransmitted(&self) -> bool {
+        self.marks.iter().any(Mark::is_retransmission)
     }
 }
 
@@ -131,9 +148,8 @@ pub struct Frame {
     /// 1-based, as in the pcap and the listing.
     pub no: usize,
     pub time: Instant,
-    pub len: usize,
     pub kind: Kind,
-    /// Its line in the listing.
+    /// Its row of the listing.
     pub row: Row,
 }
 
@@ -152,43 +168,16 @@ pub fn analyze(frames: &[Captured], server_mac: EthernetAddress) -> Vec<Frame> {
     let mut out = Vec::with_capacity(frames.len());
     for (i, c) in frames.iter().enumerate() {
         let row = analyzer.push(c.time.total_micros(), LinkType::Ethernet, &c.frame);
-        let kind = match (tcp_of(&c.frame), &row.tcp) {
-            (Some((src, dst, repr, checksum_ok)), Some(t)) => {
+        let kind = match row.tcp() {
+            Some(t) => {
                 let from_client = c.frame.get(6..12) != Some(&server_mac.0[..]);
-                Kind::Tcp(Box::new(Seg {
-                    from_client,
-                    stream: t.stream,
-                    src,
-                    dst,
-                    syn: repr.control == TcpControl::Syn,
-                    ack: repr.ack_number.is_some(),
-                    fin: repr.control == TcpControl::Fin,
-                    rst: repr.control == TcpControl::Rst,
-                    psh: repr.control == TcpControl::Psh,
-                    seq: repr.seq_number.0 as u32,
-                    ack_no: repr.ack_number.map_or(0, |a| a.0 as u32),
-                    rel_seq: t.seq,
-                    rel_ack: t.ack.unwrap_or(0),
-                    flags: t.flags.clone(),
-                    win_field: repr.window_len,
-                    win: t.win,
-                    len: repr.payload.len(),
-                    mss: repr.max_seg_size,
-                    ws: repr.window_scale,
-                    sack_perm: repr.sack_permitted,
-                    ts: repr.timestamp.map(|t| (t.tsval, t.tsecr)),
-                    notes: t.analysis.iter().filter_map(|a| Note::of(a)).collect(),
-                    analysis: t.analysis.clone(),
-                    http: http_line(repr.payload),
-                    checksum_ok,
-                }))
+                Kind::Tcp(Box::new(Seg::of(t, from_client)))
             }
-            _ => Kind::Other,
+            None => Kind::Other,
         };
         out.push(Frame {
             no: i + 1,
             time: c.time,
-            len: c.frame.len(),
             kind,
             row,
         });
@@ -208,59 +197,13 @@ pub fn listing(frames: &[Frame]) -> String {
     out
 }
 
-/// The first line of an HTTP request or response at the start of `payload`, with the
-/// Content-Type of a response in parentheses as Wireshark writes it.
-fn http_line(payload: &[u8]) -> Option<String> {
-    const METHODS: [&str; 8] = [
-        "GET ", "HEAD ", "POST ", "PUT ", "DELETE ", "OPTIONS ", "PATCH ", "HTTP/1.",
-    ];
-    if !METHODS.iter().any(|m| payload.starts_with(m.as_bytes())) {
-        return None;
-    }
-    let end = payload.windows(2).position(|w| w == b"\r\n")?;
-    let line = String::from_utf8_lossy(&payload[..end]).into_owned();
-    if !line.starts_with("HTTP/") {
-        return Some(line);
-    }
-    let head_end = payload
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or(payload.len());
-    let head = String::from_utf8_lossy(&payload[..head_end]);
-    let ctype = head.lines().find_map(|l| {
-        let (n, v) = l.split_once(':')?;
-        n.eq_ignore_ascii_case("content-type")
-            .then(|| v.trim().split(';').next().unwrap_or("").trim().to_string())
-    });
-    Some(match ctype {
-        Some(t) if !t.is_empty() => format!("{line}  ({t})"),
-        _ => line,
-    })
-}
-
-/// (source, destination, TCP repr, checksum good) for a TCP frame. The repr is read
-/// even when the checksum is bad, so a corrupted frame still shows what it claimed.
-fn tcp_of(frame: &[u8]) -> Option<(IpEndpoint, IpEndpoint, TcpRepr<'_>, bool)> {
-    let span = tcp_span(frame)?;
-    let (src, dst) = (span.src, span.dst);
-    let payload = &frame[span.range];
-    let tcp = TcpPacket::new_checked(payload).ok()?;
-    let ok = tcp.verify_checksum(&src, &dst);
-    let repr = TcpRepr::parse(&tcp, &src, &dst, &ChecksumCapabilities::ignored()).ok()?;
-    Some((
-        IpEndpoint::new(src, repr.src_port),
-        IpEndpoint::new(dst, repr.dst_port),
-        repr,
-        ok,
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use smoltcp::phy::ChecksumCapabilities;
     use smoltcp::wire::{
         EthernetFrame, EthernetProtocol, EthernetRepr, IpProtocol, Ipv4Address, Ipv4Packet,
-        Ipv4Repr, TcpSeqNumber, TcpTimestampRepr,
+        Ipv4Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber, TcpTimestampRepr,
     };
 
     const C: Ipv4Address = Ipv4Address::new(192, 168, 69, 100);
@@ -383,11 +326,11 @@ mod tests {
         assert_eq!(s[0].win, 65535, "SYN windows are never scaled");
         assert_eq!(s[3].http.as_deref(), Some("GET / HTTP/1.1"));
         assert_eq!(s[4].http.as_deref(), Some("HTTP/1.1 200 OK  (text/html)"));
-        assert!(s[5].has(Note::Retransmission), "{}", listing(&a));
-        assert!(s[6].has(Note::ZeroWindow));
-        assert!(s[7].has(Note::WindowUpdate));
-        assert!(s[9].has(Note::PreviousNotCaptured));
-        assert!(s.iter().all(|x| x.stream == 0 && x.checksum_ok));
+        assert!(s[5].retransmitted(), "{}", listing(&a));
+        assert!(s[6].has(Mark::ZeroWindow));
+        assert!(s[7].has(Mark::WindowUpdate));
+        assert!(s[9].has(Mark::PreviousSegmentNotCaptured));
+        assert!(s.iter().all(|x| x.stream == 0));
         // The listing is `taplab trace`'s: the same rows, header first.
         let l = listing(&a);
         assert!(l.starts_with(&Row::header()), "{l}");

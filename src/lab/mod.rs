@@ -21,7 +21,7 @@ pub mod world;
 
 use crate::device::sim::{Side, WireConfig, derive_seed};
 use crate::knobs::{IsnMode, KnobArgs, TcpKnobs, Wscale, parse_secs};
-use crate::trace::TcpState;
+use crate::tcp::StateChange;
 use crate::trace::ladder::{self, Ladder, LadderOptions};
 use clap::Parser;
 use client::{ClientConfig, Plan};
@@ -31,7 +31,7 @@ use smoltcp::time::Duration;
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use world::{Change, End, Outcome, RunConfig};
+use world::{End, Outcome, RunConfig};
 
 /// The flags of `taplab lab`.
 #[derive(clap::Args, Debug, Clone)]
@@ -405,25 +405,12 @@ fn resolve(a: LabArgs) -> Result<(RunConfig, Option<PathBuf>), String> {
     ))
 }
 
-/// A TCP state by the name the seeds' reports and `taplab trace` use: `SYN_RCVD`.
-fn state(s: smoltcp::socket::tcp::State) -> &'static str {
-    TcpState::from(s).name()
-}
-
 /// Seconds since `t0`, as the listing prints them (negative before the first frame).
 fn secs(t: smoltcp::time::Instant, t0: smoltcp::time::Instant) -> String {
     let us = (t - t0).total_micros() as i64 * if t < t0 { -1 } else { 1 };
     let sign = if us < 0 { "-" } else { "" };
     let us = us.unsigned_abs();
     format!("{sign}{}.{:06}", us / 1_000_000, us % 1_000_000)
-}
-
-/// The client's end of a connection, whichever side's socket reported it.
-fn client_end(c: &Change) -> smoltcp::wire::IpEndpoint {
-    match c.side {
-        Side::Client => c.local,
-        Side::Server => c.remote,
-    }
 }
 
 /// The whole report, and whether the scenario's check passed.
@@ -438,6 +425,48 @@ fn report(
     let listing = frames::listing(&frames);
     let t0 = outcome.frames.first().map_or(outcome.started, |f| f.time);
     let mut out = String::new();
+    report_setup(&mut out, scenario, preset, config);
+    out.push('\n');
+    out.push_str(&listing);
+    report_run(&mut out, config, outcome, t0);
+
+    if let Some(path) = svg {
+        let ladder = ladder_of(scenario, config, &frames, &outcome.changes, t0);
+        let svg = ladder::render_svg(&ladder, &LadderOptions::default());
+        std::fs::write(path, svg)
+            .map_err(|e| format!("cannot write the SVG {}: {e}", path.display()))?;
+    }
+
+    let evidence = scenarios::Evidence {
+        frames: &frames,
+        changes: &outcome.changes,
+        results: &outcome.results,
+        outcome,
+        listing: &listing,
+    };
+    let verdict = (scenario.check)(&evidence);
+    let bodies_ok = !scenario.expects_bodies || outcome.results.iter().all(|r| r.ok);
+    let settled = outcome.end == End::Settled;
+    let pass = verdict.pass && bodies_ok && (settled || !scenario.must_settle);
+    let _ = writeln!(out, "\ncheck: {}", scenario.checks);
+    let mut why = verdict.says;
+    if !bodies_ok {
+        why.push_str("; but not every body arrived byte-equal");
+    }
+    if !settled && scenario.must_settle {
+        why.push_str("; but the run did not settle");
+    }
+    let _ = writeln!(
+        out,
+        "{} {}: {why}",
+        if pass { "PASS" } else { "FAIL" },
+        scenario.name
+    );
+    Ok((out, pass))
+}
+
+/// The report's head: the scenario, its preset and the setup of server, client and wire.
+fn report_setup(out: &mut String, scenario: &Scenario, preset: &[&str], config: &RunConfig) {
     let _ = writeln!(out, "taplab lab {}: {}", scenario.name, scenario.about);
     if !preset.is_empty() {
         let _ = writeln!(out, "  preset:  {}", preset.join(" "));
@@ -474,9 +503,11 @@ fn report(
         }
     );
     let _ = writeln!(out, "  wire:    {}", config.wire);
-    out.push('\n');
-    out.push_str(&listing);
+}
 
+/// After the listing: the wire's faults, both sides' state timelines, the client's
+/// requests and how the run ended.
+fn report_run(out: &mut String, config: &RunConfig, outcome: &Outcome, t0: smoltcp::time::Instant) {
     if outcome.fault_count > 0 {
         let _ = writeln!(out, "\nWire faults ({}):", outcome.fault_count);
         for f in &outcome.faults {
@@ -506,13 +537,10 @@ fn report(
             "  {:>10}  {:<6}  {:<6}  {:<28}  {}",
             secs(ch.time, t0),
             ch.side.name(),
-            format!(":{}", client_end(ch).port),
-            format!("{} → {}", state(ch.from), state(ch.to)),
+            format!(":{}", ch.client().port),
+            format!("{} → {}", ch.from, ch.to),
             ch.frame.map_or_else(
-                || match ch.side {
-                    Side::Client => "the client's own action or timer".to_string(),
-                    Side::Server => "the server's own action or timer".to_string(),
-                },
+                || format!("the {}'s own action or timer", ch.side),
                 |n| format!("on #{n}")
             )
         );
@@ -555,40 +583,6 @@ fn report(
             End::IterationLimit => "stopped at the step limit",
         }
     );
-
-    if let Some(path) = svg {
-        let ladder = ladder_of(scenario, config, &frames, &outcome.changes, t0);
-        let svg = ladder::render_svg(&ladder, &LadderOptions::default());
-        std::fs::write(path, svg)
-            .map_err(|e| format!("cannot write the SVG {}: {e}", path.display()))?;
-    }
-
-    let evidence = scenarios::Evidence {
-        frames: &frames,
-        changes: &outcome.changes,
-        results: &outcome.results,
-        outcome,
-        listing: &listing,
-    };
-    let verdict = (scenario.check)(&evidence);
-    let bodies_ok = !scenario.expects_bodies || outcome.results.iter().all(|r| r.ok);
-    let settled = outcome.end == End::Settled;
-    let pass = verdict.pass && bodies_ok && (settled || !scenario.must_settle);
-    let _ = writeln!(out, "\ncheck: {}", scenario.checks);
-    let mut why = verdict.says;
-    if !bodies_ok {
-        why.push_str("; but not every body arrived byte-equal");
-    }
-    if !settled && scenario.must_settle {
-        why.push_str("; but the run did not settle");
-    }
-    let _ = writeln!(
-        out,
-        "{} {}: {why}",
-        if pass { "PASS" } else { "FAIL" },
-        scenario.name
-    );
-    Ok((out, pass))
 }
 
 /// The exchange as a ladder: client on the left, server on the right, with both sides'
@@ -597,7 +591,7 @@ fn ladder_of(
     scenario: &Scenario,
     config: &RunConfig,
     frames: &[Frame],
-    changes: &[Change],
+    changes: &[StateChange],
     t0: smoltcp::time::Instant,
 ) -> Ladder {
     let t = |i: smoltcp::time::Instant| {
@@ -622,10 +616,9 @@ fn ladder_of(
         // bulk data ("TCP segment of a reassembled PDU") would only stop the ladder from
         // condensing a run of data segments.
         let note = s
-            .analysis
-            .iter()
-            .find(|a| !a.contains("reassembled PDU"))
-            .cloned()
+            .marks
+            .first()
+            .map(ToString::to_string)
             .or_else(|| s.http.clone());
         items.push((
             ((f.time - t0).total_micros() as i64, f.no, 0),
@@ -634,7 +627,7 @@ fn ladder_of(
                 time: t(f.time),
                 from_left: s.from_client,
                 stream: s.stream,
-                flags: s.flags(),
+                flags: s.flag_set,
                 label: s.label(),
                 len: s.len,
                 note,
@@ -642,7 +635,7 @@ fn ladder_of(
         ));
     }
     for c in changes {
-        let ep = client_end(c);
+        let ep = c.client();
         let stream = streams
             .iter()
             .filter(|x| x.0 == ep && x.2 <= c.time)
@@ -659,9 +652,9 @@ fn ladder_of(
         let key = match c.frame {
             Some(n) => (
                 frames
-                    .get(n - 1)
+                    .get((n as usize).wrapping_sub(1))
                     .map_or(us, |f| (f.time - t0).total_micros() as i64),
-                n,
+                n as usize,
                 1,
             ),
             None => (us, usize::MAX, 1),
@@ -670,9 +663,9 @@ fn ladder_of(
             key,
             ladder::Item::State(ladder::StateMark {
                 time: t(c.time),
-                left: c.side == Side::Client,
+                left: c.side == crate::tcp::Side::Client,
                 stream,
-                state: state(c.to).to_string(),
+                state: c.to,
                 inferred: false,
             }),
         ));

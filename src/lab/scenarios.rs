@@ -9,17 +9,16 @@
 //! what it found.
 
 use super::client::FetchResult;
-use super::frames::{Frame, Note, Seg};
-use super::world::{Change, Outcome};
-use crate::device::sim::Side;
-use crate::trace::TcpState;
-use smoltcp::socket::tcp::State;
+use super::frames::{Frame, Seg};
+use super::world::Outcome;
+use crate::tcp::{Side, StateChange, TcpState};
+use crate::trace::Mark;
 use std::fmt::Write as _;
 
 /// What a check can look at.
 pub struct Evidence<'a> {
     pub frames: &'a [Frame],
-    pub changes: &'a [Change],
+    pub changes: &'a [StateChange],
     pub results: &'a [FetchResult],
     pub outcome: &'a Outcome,
     /// The listing as printed.
@@ -62,8 +61,8 @@ impl Evidence<'_> {
             .filter_map(|f| f.tcp().map(|s| (f.no, s)))
     }
 
-    fn count(&self, note: Note) -> usize {
-        self.segs().filter(|(_, s)| s.has(note)).count()
+    fn count(&self, p: impl Fn(&Seg) -> bool) -> usize {
+        self.segs().filter(|(_, s)| p(s)).count()
     }
 
     fn first(&self, p: impl Fn(&Seg) -> bool) -> Option<(usize, &Seg)> {
@@ -75,7 +74,7 @@ impl Evidence<'_> {
         let mut v: Vec<&'static str> = Vec::new();
         for c in self.changes.iter().filter(|c| c.side == side) {
             for s in [c.from, c.to] {
-                let n = TcpState::from(s).name();
+                let n = s.name();
                 if !v.contains(&n) {
                     v.push(n);
                 }
@@ -90,7 +89,7 @@ impl Evidence<'_> {
             .find(|r| r.path == path && r.load == load)
     }
 
-    fn changes_of(&self, side: Side) -> impl Iterator<Item = &Change> + '_ {
+    fn changes_of(&self, side: Side) -> impl Iterator<Item = &StateChange> + '_ {
         self.changes.iter().filter(move |c| c.side == side)
     }
 }
@@ -247,7 +246,7 @@ fn check_page_load(e: &Evidence) -> Verdict {
         "/favicon.ico 404",
     ];
     let has_all = want.iter().all(|w| paths.iter().any(|p| p == w));
-    let updates = e.count(Note::WindowUpdate);
+    let updates = e.count(|s| s.has(Mark::WindowUpdate));
     let first_fin = e.first(|s| s.fin);
     let four = first_fin.map(|(_, f)| teardown(e, f.stream));
     let four_ok = four.as_ref().is_some_and(|t| {
@@ -395,7 +394,7 @@ fn check_headers(e: &Evidence) -> Verdict {
 fn check_window_update(e: &Evidence) -> Verdict {
     let updates: Vec<(usize, &Seg)> = e
         .segs()
-        .filter(|(_, s)| s.from_client && s.has(Note::WindowUpdate))
+        .filter(|(_, s)| s.from_client && s.has(Mark::WindowUpdate))
         .collect();
     verdict(
         !updates.is_empty(),
@@ -494,7 +493,7 @@ fn check_closed_port(e: &Evidence) -> Verdict {
     let rst = e.first(|s| s.rst && s.ack && !s.from_client);
     let client_closed = e
         .changes_of(Side::Client)
-        .any(|c| c.from == State::SynSent && c.to == State::Closed);
+        .any(|c| c.from == TcpState::SynSent && c.to == TcpState::Closed);
     verdict(
         syn.is_some() && rst.is_some() && client_closed,
         format!(
@@ -567,9 +566,9 @@ fn check_listing(e: &Evidence) -> Verdict {
 fn check_simultaneous(e: &Evidence) -> Verdict {
     let closing = |side| {
         e.changes_of(side)
-            .any(|c| c.from == State::FinWait1 && c.to == State::Closing)
+            .any(|c| c.from == TcpState::FinWait1 && c.to == TcpState::Closing)
     };
-    let time_wait = |side| e.changes_of(side).any(|c| c.to == State::TimeWait);
+    let time_wait = |side| e.changes_of(side).any(|c| c.to == TcpState::TimeWait);
     let ok = closing(Side::Client)
         && closing(Side::Server)
         && time_wait(Side::Client)
@@ -591,7 +590,7 @@ fn check_simultaneous(e: &Evidence) -> Verdict {
 }
 
 fn check_retransmission(e: &Evidence) -> Verdict {
-    let r = e.first(|s| s.has(Note::Retransmission));
+    let r = e.first(|s| s.retransmitted());
     let dropped = e.outcome.faults.first();
     verdict(
         r.is_some(),
@@ -613,19 +612,19 @@ fn check_retransmission(e: &Evidence) -> Verdict {
 }
 
 fn check_zero_window(e: &Evidence) -> Verdict {
-    let zero = e.first(|s| s.from_client && s.has(Note::ZeroWindow));
+    let zero = e.first(|s| s.from_client && s.has(Mark::ZeroWindow));
     let update = zero.and_then(|(n, _)| {
         e.segs().find(|(m, s)| {
-            *m > n && s.from_client && s.win > 0 && (s.has(Note::WindowUpdate) || s.len == 0)
+            *m > n && s.from_client && s.win > 0 && (s.has(Mark::WindowUpdate) || s.len == 0)
         })
     });
-    let probes = e.count(Note::ZeroWindowProbe);
+    let probes = e.count(|s| s.has(Mark::ZeroWindowProbe));
     verdict(
         zero.is_some() && update.is_some(),
         format!(
             "{} zero-window segment(s) from the slow reader{}; {probes} zero-window probe(s) from the server; {}",
             e.segs()
-                .filter(|(_, s)| s.from_client && s.has(Note::ZeroWindow))
+                .filter(|(_, s)| s.from_client && s.has(Mark::ZeroWindow))
                 .count(),
             zero.map_or(String::new(), |(n, _)| format!(", the first #{n}")),
             update.map_or("the window never reopened".into(), |(m, s)| format!(
@@ -639,11 +638,11 @@ fn check_zero_window(e: &Evidence) -> Verdict {
 fn check_time_wait(e: &Evidence) -> Verdict {
     let entered = e
         .changes_of(Side::Client)
-        .find(|c| c.to == State::TimeWait)
+        .find(|c| c.to == TcpState::TimeWait)
         .map(|c| c.time);
     let left = e
         .changes_of(Side::Client)
-        .find(|c| c.from == State::TimeWait && c.to == State::Closed)
+        .find(|c| c.from == TcpState::TimeWait && c.to == TcpState::Closed)
         .map(|c| c.time);
     let held = match (entered, left) {
         (Some(a), Some(b)) => Some((b - a).total_millis()),
@@ -677,7 +676,7 @@ fn check_time_wait(e: &Evidence) -> Verdict {
 }
 
 fn check_lossy(e: &Evidence) -> Verdict {
-    let retrans = e.count(Note::Retransmission);
+    let retrans = e.count(Seg::retransmitted);
     let lost = e.outcome.fault_count;
     verdict(
         retrans > 0 && lost > 0,

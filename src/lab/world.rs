@@ -27,9 +27,8 @@ use crate::server::{StateLog, StateObserver};
 use crate::server_stack::{ServerSetup, ServerStack};
 use crate::stack::GuardAction;
 use crate::stack::admission::Limits;
-use smoltcp::socket::tcp;
+use crate::tcp::StateChange;
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::IpEndpoint;
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -58,20 +57,6 @@ pub struct RunConfig {
     pub time_limit: Duration,
 }
 
-/// A TCP state change of one side's socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Change {
-    pub time: Instant,
-    pub side: Side,
-    pub local: IpEndpoint,
-    pub remote: IpEndpoint,
-    pub from: tcp::State,
-    pub to: tcp::State,
-    /// The captured frame (1-based) whose arrival at that side caused the change; None
-    /// when the side's own application or a timer did.
-    pub frame: Option<usize>,
-}
-
 /// Why the run stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum End {
@@ -89,7 +74,8 @@ pub struct Outcome {
     /// Every frame at the server's end of the wire, in capture order.
     pub frames: Vec<Captured>,
     /// Both sides' state changes in the order they happened.
-    pub changes: Vec<Change>,
+    /// `frame`: the captured frame whose arrival at that side caused the change.
+    pub changes: Vec<StateChange>,
     pub results: Vec<FetchResult>,
     /// What the server's edge guard and admission did, in order.
     pub guard: Vec<GuardAction>,
@@ -186,14 +172,9 @@ pub fn run(config: &RunConfig) -> Result<Outcome, String> {
         });
         for c in client.take_states() {
             progressed = true;
-            changes.push(Change {
-                time: c.time,
-                side: Side::Client,
-                local: c.local,
-                remote: c.remote,
-                from: c.from,
-                to: c.to,
-                frame: got,
+            changes.push(StateChange {
+                frame: got.map(|n| n as u64),
+                ..c
             });
         }
 
@@ -207,14 +188,9 @@ pub fn run(config: &RunConfig) -> Result<Outcome, String> {
         guard.extend(server_log.borrow_mut().take_actions());
         for c in server_log.borrow_mut().take() {
             progressed = true;
-            changes.push(Change {
-                time: c.time,
-                side: Side::Server,
-                local: c.local,
-                remote: c.remote,
-                from: c.from,
-                to: c.to,
-                frame: got,
+            changes.push(StateChange {
+                frame: got.map(|n| n as u64),
+                ..c
             });
         }
 

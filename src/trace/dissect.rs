@@ -1,72 +1,21 @@
 //! One frame's bytes in, its layers out: addresses, protocol name, the stateless part of
-//! Wireshark's Info text, and for TCP the raw header fields the stream analysis needs.
+//! Wireshark's Info text, and for TCP the raw header fields the stream analysis needs
+//! (flags as [`TcpFlags`], the options area for the shared walker).
 //!
 //! Parsing is smoltcp's (`smoltcp::wire`): every packet view is made with `new_checked`
 //! or only read at offsets already checked against the buffer, so any bytes at all can
 //! be passed in. What needs memory across frames (relative sequence numbers, analysis
 //! flags, HTTP reassembly, echo request/reply pairs) is not done here but in
-//! [`super::listing`], from the [`Dissected`] this returns.
+//! [`super::analyzer`], from the [`Dissected`] this returns.
 
 use super::pcap::LinkType;
+use crate::tcp::TcpFlags;
 use smoltcp::wire::{
     ArpOperation, ArpPacket, EthernetAddress, EthernetFrame, Icmpv4Message, Icmpv4Packet,
     Icmpv6Message, Icmpv6Packet, IpProtocol, Ipv4Address, Ipv4Packet, Ipv6Address, Ipv6ExtHeader,
-    Ipv6Packet, TcpOption, TcpPacket, UdpPacket,
+    Ipv6Packet, TcpPacket, UdpPacket,
 };
 use std::net::IpAddr;
-
-/// TCP flag bits as they sit in the 12 low bits of header bytes 12–13.
-pub mod flag {
-    pub const FIN: u16 = 0x001;
-    pub const SYN: u16 = 0x002;
-    pub const RST: u16 = 0x004;
-    pub const PSH: u16 = 0x008;
-    pub const ACK: u16 = 0x010;
-    pub const URG: u16 = 0x020;
-    pub const ECE: u16 = 0x040;
-    pub const CWR: u16 = 0x080;
-    pub const AE: u16 = 0x100;
-    pub const RESERVED: u16 = 0xe00;
-}
-
-/// Wireshark's flag list ("SYN, ACK"), in its order; "<None>" when no flag is set.
-pub fn flags_text(bits: u16) -> String {
-    const NAMES: [(u16, &str); 10] = [
-        (flag::FIN, "FIN"),
-        (flag::SYN, "SYN"),
-        (flag::RST, "RST"),
-        (flag::PSH, "PSH"),
-        (flag::ACK, "ACK"),
-        (flag::URG, "URG"),
-        (flag::ECE, "ECE"),
-        (flag::CWR, "CWR"),
-        (flag::AE, "AE"),
-        (flag::RESERVED, "Reserved"),
-    ];
-    let names: Vec<&str> = NAMES
-        .iter()
-        .filter(|(b, _)| bits & b != 0)
-        .map(|(_, n)| *n)
-        .collect();
-    if names.is_empty() {
-        "<None>".into()
-    } else {
-        names.join(", ")
-    }
-}
-
-/// A TCP option as Wireshark summarises it in the Info column.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TcpOpt {
-    Mss(u16),
-    /// The shift count as sent.
-    WindowScale(u8),
-    SackPerm,
-    Sack(Vec<(u32, u32)>),
-    Timestamps(u32, u32),
-    /// Any other option (no Info text).
-    Other(u8),
-}
 
 /// The raw TCP fields of one segment.
 #[derive(Debug, Clone)]
@@ -77,14 +26,15 @@ pub struct TcpSeg<'a> {
     pub dport: u16,
     pub seq: u32,
     pub ack: u32,
-    pub flags: u16,
+    pub flags: TcpFlags,
     pub window: u16,
     pub urgent: u16,
     /// Payload length from the IP header (Wireshark's tcp.len), whatever was captured.
     pub seglen: u32,
     /// The captured payload bytes (at most `seglen`).
     pub payload: &'a [u8],
-    pub options: Vec<TcpOpt>,
+    /// The options area of the header, as it is (walk it with [`crate::tcp::options()`]).
+    pub options: &'a [u8],
 }
 
 /// An ICMP or ICMPv6 echo, for pairing replies with their requests.
@@ -108,13 +58,15 @@ pub enum Transport<'a> {
     Echo(Echo),
 }
 
-/// The stateless view of one frame.
+/// The stateless view of one frame. The text columns are Wireshark's for frames that are
+/// neither TCP nor an echo; for those two, `transport` carries the fields and
+/// [`super::analyzer`] finishes the row.
 #[derive(Debug, Clone)]
 pub struct Dissected<'a> {
+    /// Source and Destination columns (empty where Wireshark leaves them blank).
     pub src: String,
     pub dst: String,
     pub protocol: String,
-    /// The Info text for everything but TCP and echoes (which [`super::listing`] writes).
     pub info: String,
     pub transport: Transport<'a>,
 }
@@ -419,9 +371,11 @@ fn proto_name(p: IpProtocol) -> &'static str {
 }
 
 fn transport(ip: IpLayer<'_>) -> Dissected<'_> {
+    if ip.proto == IpProtocol::Tcp {
+        return tcp(&ip);
+    }
     let (src, dst) = (ip.src.to_string(), ip.dst.to_string());
     match ip.proto {
-        IpProtocol::Tcp => tcp(&ip, src, dst),
         IpProtocol::Udp => match UdpPacket::new_checked(ip.data) {
             Ok(u) => Dissected::new(
                 src,
@@ -451,13 +405,17 @@ fn transport(ip: IpLayer<'_>) -> Dissected<'_> {
     }
 }
 
-fn tcp<'a>(ip: &IpLayer<'a>, src: String, dst: String) -> Dissected<'a> {
+fn tcp<'a>(ip: &IpLayer<'a>) -> Dissected<'a> {
     let Ok(t) = TcpPacket::new_checked(ip.data) else {
-        return Dissected::new(src, dst, "TCP", "[Malformed Packet: TCP header]".into());
+        return Dissected::new(
+            ip.src.to_string(),
+            ip.dst.to_string(),
+            "TCP",
+            "[Malformed Packet: TCP header]".into(),
+        );
     };
     let hl = usize::from(t.header_len());
     let raw = ip.data;
-    let flags = u16::from_be_bytes([raw[12], raw[13]]) & 0x0fff;
     let seglen = ip.len.saturating_sub(hl) as u32;
     let payload = &raw[hl..raw.len().min(hl + seglen as usize)];
     let seg = TcpSeg {
@@ -467,69 +425,21 @@ fn tcp<'a>(ip: &IpLayer<'a>, src: String, dst: String) -> Dissected<'a> {
         dport: t.dst_port(),
         seq: t.seq_number().0 as u32,
         ack: t.ack_number().0 as u32,
-        flags,
+        flags: TcpFlags::of(&t),
         window: t.window_len(),
         urgent: t.urgent_at(),
         seglen,
         payload,
-        options: tcp_options(&raw[20..hl]),
+        // new_checked made sure the header (options included) is within the bytes.
+        options: &raw[20..hl],
     };
     Dissected {
-        src,
-        dst,
+        src: String::new(),
+        dst: String::new(),
         protocol: "TCP".into(),
         info: String::new(),
         transport: Transport::Tcp(seg),
     }
-}
-
-/// The options in order; parsing stops at End of List or at the first malformed option,
-/// as Wireshark's does.
-fn tcp_options(mut b: &[u8]) -> Vec<TcpOpt> {
-    let mut out = Vec::new();
-    while !b.is_empty() {
-        let kind = b[0];
-        // smoltcp keeps at most three SACK blocks; a fourth (possible without
-        // timestamps) is read here so that the listing shows all of them.
-        if kind == 5 && b.len() >= 2 {
-            let len = usize::from(b[1]);
-            let Some(body) = b
-                .get(2..len)
-                .filter(|body| len >= 10 && body.len().is_multiple_of(8))
-            else {
-                break;
-            };
-            let blocks = body
-                .chunks_exact(8)
-                .map(|c| {
-                    (
-                        u32::from_be_bytes([c[0], c[1], c[2], c[3]]),
-                        u32::from_be_bytes([c[4], c[5], c[6], c[7]]),
-                    )
-                })
-                .collect();
-            out.push(TcpOpt::Sack(blocks));
-            b = &b[len..];
-            continue;
-        }
-        let Ok((rest, opt)) = TcpOption::parse(b) else {
-            break;
-        };
-        match opt {
-            TcpOption::EndOfList => break,
-            TcpOption::NoOperation => {}
-            TcpOption::MaxSegmentSize(m) => out.push(TcpOpt::Mss(m)),
-            TcpOption::WindowScale(s) => out.push(TcpOpt::WindowScale(s)),
-            TcpOption::SackPermitted => out.push(TcpOpt::SackPerm),
-            TcpOption::SackRange(r) => {
-                out.push(TcpOpt::Sack(r.iter().flatten().copied().collect()))
-            }
-            TcpOption::TimeStamp { tsval, tsecr } => out.push(TcpOpt::Timestamps(tsval, tsecr)),
-            TcpOption::Unknown { kind, .. } => out.push(TcpOpt::Other(kind)),
-        }
-        b = rest;
-    }
-    out
 }
 
 /// An echo request or reply (ICMP or ICMPv6): the listing pairs them later.

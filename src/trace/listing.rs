@@ -1,22 +1,20 @@
-//! The packet list: frames in, one [`Row`] per frame out, in Wireshark's columns
-//! `No. Time Source Destination Protocol Length Info`.
+//! The packet list as text: a [`Row`] in, one line out, in Wireshark's columns
+//! `No. Time Source Destination Protocol Length Info`, each as a single pass of tshark
+//! 4.0 prints it (`tshark -r FILE`).
 //!
-//! [`Analyzer`] is incremental: it is fed one frame at a time (from a file by `taplab
-//! trace`, or as frames pass through a live server) and keeps only bounded state: the
-//! TCP conversations of [`super::tcp`] with their HTTP reassembly, and the ICMP echo
-//! requests awaiting replies. Each row's Info is what a single pass of tshark 4.0 shows
-//! (`tshark -r FILE`), since a live listing cannot look ahead either: no "reply in"
-//! forward references, and an HTTP message named in the frame that completes it.
+//! This is where a row's values become words: Wireshark's flag list (`[SYN, ACK]`, or
+//! `[ACK, ACE=1]` on an AccECN connection), the options it names, the bracketed analysis
+//! marks, and the HTTP summary with the media type tshark's body dissectors name.
+//!
+//! Columns are separated by spaces and padded to fixed widths, Info last. A column
+//! Wireshark leaves blank (an ARP destination in a `tcpdump -i any` capture) is printed
+//! blank: a reader finds the columns by position, each one `{content}` padded to its
+//! width plus one space (see [`split_line`]).
 
-use super::dissect::{self, TcpOpt, TcpSeg, Transport, flag, flags_text};
-use super::http::{HTTP_PORTS, Label};
-use super::pcap::{CapturedFrame, LinkType};
-use super::tcp::{self, NOT_DISSECTED, SegInfo, TcpTable, analysis_labels};
-use std::collections::{HashMap, VecDeque};
-use std::net::IpAddr;
-
-/// Echo requests remembered for pairing with replies.
-const MAX_ECHOES: usize = 4096;
+use super::http::{HttpPart, Message, Tail};
+use super::row::{Content, Row, TcpRow};
+use crate::tcp::{TcpFlags, TcpOption};
+use std::fmt::Write as _;
 
 /// How numbers are shown.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,58 +23,14 @@ pub struct ListingOptions {
     pub absolute: bool,
 }
 
-/// The TCP part of a row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TcpRow {
-    /// Wireshark's tcp.stream.
-    pub stream: usize,
-    pub src_port: u16,
-    pub dst_port: u16,
-    /// As displayed (relative unless `absolute`).
-    pub seq: u32,
-    /// As displayed; `None` without the ACK flag.
-    pub ack: Option<u32>,
-    pub raw_seq: u32,
-    pub raw_ack: Option<u32>,
-    /// Payload bytes (tcp.len).
-    pub len: usize,
-    /// Wireshark's flag list, e.g. "SYN, ACK".
-    pub flags: String,
-    /// The same flags as bits ([`super::dissect::flag`]).
-    pub flag_bits: u16,
-    /// The window (scaled once the handshake showed scaling: tcp.window_size).
-    pub win: u64,
-    /// Options as in Info, in packet order: "MSS=1460", "WS=256", "SACK_PERM",
-    /// "TSval=… TSecr=…", "SLE=… SRE=…".
-    pub options: Vec<String>,
-    /// Bracketed prefixes and suffix as in Info, e.g. "TCP Retransmission",
-    /// "TCP Dup ACK 12#1", "TCP segment of a reassembled PDU".
-    pub analysis: Vec<String>,
-}
-
-/// One line of the listing.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    /// Frame number, from 1.
-    pub no: u64,
-    /// Seconds since the first frame.
-    pub time: f64,
-    /// Capture time, µs since the Unix epoch.
-    pub time_us: i64,
-    pub src: String,
-    pub dst: String,
-    pub protocol: String,
-    /// Frame length on the wire.
-    pub length: usize,
-    pub info: String,
-    pub tcp: Option<TcpRow>,
-}
-
 const W_NO: usize = 6;
 const W_TIME: usize = 11;
 const W_ADDR: usize = 21;
 const W_PROTO: usize = 8;
 const W_LEN: usize = 6;
+
+/// What tshark says when the first message of a segment needs later segments.
+const PDU: &str = "TCP segment of a reassembled PDU";
 
 impl Row {
     /// The column headings, aligned with [`Row::line`].
@@ -87,254 +41,348 @@ impl Row {
         )
     }
 
-    /// The row as one listing line (no column contains a space, except Info, the last).
+    /// The row as one listing line.
     pub fn line(&self) -> String {
+        let (src, dst) = self.addresses();
         format!(
             "{:>W_NO$} {:>W_TIME$.6} {:<W_ADDR$} {:<W_ADDR$} {:<W_PROTO$} {:>W_LEN$} {}",
             self.no,
             self.time,
-            or_dash(&self.src),
-            or_dash(&self.dst),
-            self.protocol,
+            src,
+            dst,
+            self.protocol(),
             self.length,
-            self.info
+            self.info()
         )
     }
 
-    /// Whether this row names an HTTP message (what `--http` keeps).
-    pub fn is_http(&self) -> bool {
-        self.protocol.starts_with("HTTP")
-    }
-}
-
-/// Keeps the listing's columns countable when an address is unknown.
-fn or_dash(s: &str) -> &str {
-    if s.is_empty() { "-" } else { s }
-}
-
-type EchoKey = (bool, IpAddr, IpAddr, u16, u16);
-
-/// Turns frames into rows, one at a time, remembering what Wireshark's analysis needs.
-#[derive(Debug)]
-pub struct Analyzer {
-    opts: ListingOptions,
-    http: bool,
-    no: u64,
-    first_us: Option<i64>,
-    tcp: TcpTable,
-    echo: HashMap<EchoKey, u64>,
-    echo_order: VecDeque<EchoKey>,
-}
-
-impl Analyzer {
-    pub fn new(opts: ListingOptions) -> Self {
-        Analyzer {
-            opts,
-            http: true,
-            no: 0,
-            first_us: None,
-            tcp: TcpTable::default(),
-            echo: HashMap::new(),
-            echo_order: VecDeque::new(),
+    /// Source and Destination as printed.
+    pub fn addresses(&self) -> (String, String) {
+        match &self.content {
+            Content::Tcp(t) => (t.src.to_string(), t.dst.to_string()),
+            Content::Other(o) => (o.src.clone(), o.dst.clone()),
         }
     }
 
-    /// Whether TCP payload on HTTP ports is decoded as HTTP (on by default). Off, every
-    /// TCP row shows its TCP summary, as `tshark -d tcp.port==80,data` does.
-    pub fn set_http(&mut self, on: bool) {
-        self.http = on;
-    }
-
-    /// Number of TCP conversations currently tracked (bounded by
-    /// [`super::tcp::MAX_STREAMS`]).
-    pub fn tracked_streams(&self) -> usize {
-        self.tcp.len()
-    }
-
-    /// Bytes held for HTTP messages still incomplete (bounded by
-    /// [`super::tcp::MAX_HTTP_BUFFERED`]).
-    pub fn held_bytes(&self) -> usize {
-        self.tcp.http_buffered()
-    }
-
-    /// One frame from a file: its length on the wire is the file's.
-    pub fn push_frame(&mut self, f: &CapturedFrame) -> Row {
-        let mut row = self.push(f.time_us, f.link, &f.data);
-        row.length = f.orig_len.max(f.data.len());
-        row
-    }
-
-    /// One frame as it passed: capture time (µs since the epoch), link type, bytes.
-    pub fn push(&mut self, time_us: i64, link: LinkType, frame: &[u8]) -> Row {
-        self.no += 1;
-        let first = *self.first_us.get_or_insert(time_us);
-        let d = dissect::dissect(link, frame);
-        let mut row = Row {
-            no: self.no,
-            time: time_us.saturating_sub(first) as f64 / 1e6,
-            time_us,
-            src: d.src.clone(),
-            dst: d.dst.clone(),
-            protocol: d.protocol.clone(),
-            length: frame.len(),
-            info: d.info.clone(),
-            tcp: None,
-        };
-        match &d.transport {
-            Transport::None => {}
-            Transport::Echo(e) => row.info = self.echo(e),
-            Transport::Tcp(seg) => self.tcp_row(&mut row, time_us, seg),
+    /// The Protocol column: TCP, HTTP (HTTP/JSON, HTTP/XML: the last message's body
+    /// names it), or the dissector's.
+    pub fn protocol(&self) -> &str {
+        match &self.content {
+            Content::Tcp(t) => match &t.http {
+                Some(HttpPart::Messages { done, .. }) => done.last().map_or("HTTP", |m| media(m).0),
+                Some(HttpPart::Continuation) => "HTTP",
+                _ => "TCP",
+            },
+            Content::Other(o) => &o.protocol,
         }
-        row
     }
 
-    fn echo(&mut self, e: &dissect::Echo) -> String {
-        let mut info = if e.v6 {
-            format!(
-                "Echo (ping) {} id=0x{:04x}, seq={}, hop limit={}",
-                if e.request { "request" } else { "reply" },
-                e.id,
-                e.seq,
-                e.ttl
-            )
-        } else {
-            format!(
-                "Echo (ping) {}id=0x{:04x}, seq={}/{}, ttl={}",
-                if e.request { "request  " } else { "reply    " },
-                e.id,
-                e.seq,
-                e.seq.swap_bytes(),
-                e.ttl
-            )
-        };
-        if e.request {
-            let k = (e.v6, e.src, e.dst, e.id, e.seq);
-            if self.echo.insert(k, self.no).is_none() {
-                self.echo_order.push_back(k);
-                if self.echo_order.len() > MAX_ECHOES
-                    && let Some(old) = self.echo_order.pop_front()
-                {
-                    self.echo.remove(&old);
+    /// The Info column.
+    pub fn info(&self) -> String {
+        match &self.content {
+            Content::Tcp(t) => tcp_info(t),
+            Content::Other(o) => o.info.clone(),
+        }
+    }
+}
+
+/// The analysis marks, then the HTTP summary or the TCP one.
+fn tcp_info(t: &TcpRow) -> String {
+    let mut s = String::new();
+    for m in &t.marks {
+        let _ = write!(s, "[{m}] ");
+    }
+    match &t.http {
+        None | Some(HttpPart::Tunnelled) => s += &summary(t),
+        Some(HttpPart::SegmentOf(None)) => {
+            let _ = write!(s, "{} [{PDU}]", summary(t));
+        }
+        Some(HttpPart::SegmentOf(Some(head))) => {
+            let _ = write!(s, "{}  [{PDU}]", head.line);
+        }
+        Some(HttpPart::Continuation) => s += "Continuation",
+        Some(HttpPart::Messages { done, tail }) => {
+            s += &messages_text(done);
+            match tail {
+                Some(Tail::Starts(head)) => {
+                    let _ = write!(s, "{} ", head.line);
                 }
+                Some(Tail::Continuation) => s += "Continuation",
+                None => {}
             }
-        } else if let Some(req) = self.echo.get(&(e.v6, e.dst, e.src, e.id, e.seq)) {
-            info += &format!(" (request in {req})");
         }
-        info
+    }
+    s
+}
+
+/// Complete messages as tshark names them, one after the other: `GET / HTTP/1.1 `,
+/// `HTTP/1.1 200 OK  (text/html)`.
+pub fn messages_text(done: &[Message]) -> String {
+    done.iter()
+        .map(|m| format!("{} {}", m.head.line, media(m).1))
+        .collect()
+}
+
+/// The protocol column and the Info suffix tshark's media dissectors give a message's
+/// body.
+fn media(m: &Message) -> (&'static str, String) {
+    let mt = match m.head.media_type() {
+        Some(mt) if m.has_body && mt != "application/octet-stream" => mt,
+        _ => return ("HTTP", String::new()),
+    };
+    if mt.ends_with("/xml") || mt.ends_with("+xml") {
+        return ("HTTP/XML", String::new());
+    }
+    if mt == "application/json" || mt.ends_with("+json") {
+        return ("HTTP/JSON", format!(", JavaScript Object Notation ({mt})"));
+    }
+    let s = match mt.as_str() {
+        "image/png" => "(PNG)".to_string(),
+        "image/jpeg" => "(JPEG JFIF image)".to_string(),
+        "image/gif" => "(GIF89a)".to_string(),
+        _ => format!("({mt})"),
+    };
+    ("HTTP", format!(" {s}"))
+}
+
+/// `51997 → 80 [SYN] Seq=0 Win=64240 Len=0 MSS=1460 …`
+fn summary(t: &TcpRow) -> String {
+    let mut s = format!(
+        "{} → {} [{}] Seq={}",
+        t.src_port,
+        t.dst_port,
+        flags_text(t.flags, t.ace),
+        t.seq
+    );
+    if let Some(a) = t.ack {
+        let _ = write!(s, " Ack={a}");
+    }
+    let _ = write!(s, " Win={}", t.win);
+    if t.flags.contains(TcpFlags::URG) {
+        let _ = write!(s, " Urg={}", t.urgent);
+    }
+    let _ = write!(s, " Len={}", t.len);
+    for o in option_texts(t) {
+        s.push(' ');
+        s += &o;
+    }
+    s
+}
+
+/// Wireshark's flag list. With `ace`, the three ECN bits are one counter: `ACK, ACE=1`
+/// (and an otherwise empty list stays empty: `, ACE=0`).
+pub fn flags_text(flags: TcpFlags, ace: bool) -> String {
+    if !ace {
+        return flags.wireshark();
+    }
+    let ecn = TcpFlags::ECE | TcpFlags::CWR | TcpFlags::AE;
+    let rest = flags - ecn;
+    let names = if rest.is_empty() {
+        String::new()
+    } else {
+        rest.wireshark()
+    };
+    format!("{names}, ACE={}", (flags & ecn).bits() >> 6)
+}
+
+/// The options as Info names them, in header order (those it does not name are left
+/// out).
+pub fn option_texts(t: &TcpRow) -> Vec<String> {
+    t.options()
+        .filter_map(|o| option_text(&o, t.sack_base))
+        .collect()
+}
+
+fn option_text(o: &TcpOption, sack_base: u32) -> Option<String> {
+    Some(match o {
+        TcpOption::Mss(m) => format!("MSS={m}"),
+        TcpOption::WindowScale(s) => format!("WS={}", 1u32 << (*s).min(14)),
+        TcpOption::SackPermitted => "SACK_PERM".into(),
+        TcpOption::Timestamps { val, ecr } => format!("TSval={val} TSecr={ecr}"),
+        TcpOption::Sack(blocks) => blocks
+            .iter()
+            .map(|(l, r)| {
+                format!(
+                    "SLE={} SRE={}",
+                    l.wrapping_sub(sack_base),
+                    r.wrapping_sub(sack_base)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        TcpOption::FastOpen { cookie: [], .. } => "TFO=R".into(),
+        TcpOption::FastOpen { .. } => "TFO=C".into(),
+        // tshark names MD5 whatever its length.
+        TcpOption::Md5(_) | TcpOption::Malformed { kind: 19 } => "MD5".into(),
+        TcpOption::AccEcn { order, counters } => accecn_text(*order, counters)?,
+        // RFC 6994's shared experimental kinds: the experiment's ID, in hex.
+        TcpOption::Unknown {
+            kind: 253 | 254,
+            data,
+        } if data.len() >= 2 => format!("ExID={:X}", u16::from_be_bytes([data[0], data[1]])),
+        _ => return None,
+    })
+}
+
+/// AccECN's counters as tshark names them: order 0 carries EE0B, ECEB, EE1B; order 1
+/// the reverse; none at all (on a SYN) is just `AccECN`. Other lengths are malformed
+/// and named nothing.
+fn accecn_text(order: u8, counters: &[u8]) -> Option<String> {
+    if counters.is_empty() {
+        return Some("AccECN".into());
+    }
+    if !counters.len().is_multiple_of(3) || counters.len() > 9 {
+        return None;
+    }
+    let names = if order == 0 {
+        ["EE0B", "ECEB", "EE1B"]
+    } else {
+        ["EE1B", "ECEB", "EE0B"]
+    };
+    Some(
+        counters
+            .chunks_exact(3)
+            .zip(names)
+            .map(|(c, n)| {
+                let v = u32::from_be_bytes([0, c[0], c[1], c[2]]);
+                format!("{n}={v}")
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+/// One listing line split back into its columns (No., Time, Source, Destination,
+/// Protocol, Length, Info), by the widths [`Row::line`] pads them to: a column is its
+/// text padded to its width and one space, or its text and one space when longer, so a
+/// blank column is found where its first character would be. None for a line too short.
+pub fn split_line(line: &str) -> Option<[&str; 7]> {
+    let right = |s: &str, at: usize, w: usize| -> Option<(usize, usize)> {
+        // A right-aligned column ends at its width unless its text is longer.
+        let tail = s.get(at..)?;
+        let start = at + tail.len() - tail.trim_start().len();
+        let end = start
+            + tail
+                .trim_start()
+                .find(' ')
+                .unwrap_or(tail.trim_start().len());
+        Some((start, end.max(at + w)))
+    };
+    let left = |s: &str, at: usize, w: usize| -> Option<(usize, usize, usize)> {
+        let tail = s.get(at..)?;
+        let len = if tail.starts_with(' ') {
+            0
+        } else {
+            tail.find(' ').unwrap_or(tail.len())
+        };
+        Some((at, at + len, at + len.max(w)))
+    };
+    let (a, b) = right(line, 0, W_NO)?;
+    let no = line.get(a..b)?;
+    let (a, b2) = right(line, b + 1, W_TIME)?;
+    let time = line.get(a..b2)?.trim_end();
+    let (a, e, next) = left(line, b2 + 1, W_ADDR)?;
+    let src = line.get(a..e)?;
+    let (a, e, next) = left(line, next + 1, W_ADDR)?;
+    let dst = line.get(a..e)?;
+    let (a, e, next) = left(line, next + 1, W_PROTO)?;
+    let proto = line.get(a..e)?;
+    let (a, b) = right(line, next + 1, W_LEN)?;
+    let len = line.get(a..b)?.trim_end();
+    let info = line.get(b + 1..).unwrap_or("");
+    Some([no.trim(), time, src, dst, proto, len, info])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_with_and_without_ace() {
+        let f = TcpFlags::ACK | TcpFlags::ECE;
+        assert_eq!(flags_text(f, false), "ACK, ECE");
+        assert_eq!(flags_text(f, true), "ACK, ACE=1");
+        assert_eq!(
+            flags_text(TcpFlags::ACK | TcpFlags::AE | TcpFlags::CWR, true),
+            "ACK, ACE=6"
+        );
+        assert_eq!(flags_text(TcpFlags::empty(), true), ", ACE=0");
+        assert_eq!(flags_text(TcpFlags::empty(), false), "<None>");
     }
 
-    fn tcp_row(&mut self, row: &mut Row, time_us: i64, seg: &TcpSeg) {
-        let absolute = self.opts.absolute;
-        let decode_http = self.http
-            && seg.seglen > 0
-            && (HTTP_PORTS.contains(&seg.sport) || HTTP_PORTS.contains(&seg.dport));
-        let si = self.tcp.segment(self.no, time_us, seg);
-        let SegInfo {
-            stream,
-            dir,
-            rel_seq,
-            rel_ack,
-            rev_base,
-            window,
-            flags,
-            dup,
-        } = si;
-        let has_ack = seg.flags & flag::ACK != 0;
-        let seq = if absolute { seg.seq } else { rel_seq };
-        let ack = if absolute {
-            has_ack.then_some(seg.ack)
-        } else {
-            rel_ack
+    #[test]
+    fn the_options_tshark_names() {
+        let text = |area: &[u8]| {
+            crate::tcp::options(area)
+                .filter_map(|o| option_text(&o.option, 0))
+                .collect::<Vec<_>>()
+                .join(" ")
         };
-        let sack_base = if absolute { 0 } else { rev_base.unwrap_or(0) };
-        let options: Vec<String> = seg
-            .options
-            .iter()
-            .filter_map(|o| match o {
-                TcpOpt::Mss(m) => Some(format!("MSS={m}")),
-                TcpOpt::WindowScale(s) => Some(format!("WS={}", 1u32 << (*s).min(14))),
-                TcpOpt::SackPerm => Some("SACK_PERM".into()),
-                TcpOpt::Timestamps(v, e) => Some(format!("TSval={v} TSecr={e}")),
-                TcpOpt::Sack(blocks) => Some(
-                    blocks
-                        .iter()
-                        .map(|(l, r)| {
-                            format!(
-                                "SLE={} SRE={}",
-                                l.wrapping_sub(sack_base),
-                                r.wrapping_sub(sack_base)
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                ),
-                TcpOpt::Other(_) => None,
-            })
-            .collect();
-        let flags_str = flags_text(seg.flags);
-        let mut summary = format!("{} → {} [{flags_str}] Seq={seq}", seg.sport, seg.dport);
-        if let Some(a) = ack {
-            summary += &format!(" Ack={a}");
-        }
-        summary += &format!(" Win={window}");
-        if seg.flags & flag::URG != 0 {
-            summary += &format!(" Urg={}", seg.urgent);
-        }
-        summary += &format!(" Len={}", seg.seglen);
-        for o in &options {
-            summary.push(' ');
-            summary += o;
-        }
+        assert_eq!(text(&[34, 2]), "TFO=R");
+        assert_eq!(text(&[34, 6, 1, 2, 3, 4]), "TFO=C");
+        assert_eq!(text(&[254, 4, 0xf9, 0x89]), "TFO=R");
+        assert_eq!(text(&[254, 4, 0xab, 0xcd]), "ExID=ABCD");
+        assert_eq!(text(&[253, 6, 0, 1, 2, 3]), "ExID=1");
+        let mut md5 = vec![19, 18];
+        md5.extend([0; 16]);
+        assert_eq!(text(&md5), "MD5");
+        assert_eq!(text(&[172, 2]), "AccECN");
+        assert_eq!(text(&[172, 5, 1, 2, 3]), "EE0B=66051");
+        assert_eq!(text(&[174, 8, 0, 0, 1, 0, 0, 2]), "EE1B=1 ECEB=2");
+        assert_eq!(
+            text(&[172, 11, 0, 0, 1, 0, 0, 2, 0, 0, 3]),
+            "EE0B=1 ECEB=2 EE1B=3"
+        );
+        assert_eq!(text(&[172, 4, 1, 2]), "");
+    }
 
-        let label = if decode_http && flags & NOT_DISSECTED == 0 {
-            let ooo = flags & tcp::a::OUT_OF_ORDER != 0;
-            self.tcp.http(stream, dir, seg.seq, seg.payload, ooo)
-        } else {
-            Label::Plain
-        };
-        let mut analysis = analysis_labels(flags, dup);
-        const PDU: &str = "TCP segment of a reassembled PDU";
-        let body = match label {
-            Label::Plain => summary,
-            Label::SegmentOf(None) => {
-                analysis.push(PDU.into());
-                format!("{summary} [{PDU}]")
-            }
-            Label::SegmentOf(Some(line)) => {
-                analysis.push(PDU.into());
-                format!("{line}  [{PDU}]")
-            }
-            Label::Continuation => {
-                row.protocol = "HTTP".into();
-                "Continuation".into()
-            }
-            Label::Complete { protocol, info } => {
-                row.protocol = protocol;
-                info
-            }
-        };
-        // The marks go in front (the reassembly suffix, pushed last, is already in
-        // `body`).
-        let prefix: String = analysis
-            .iter()
-            .filter(|l| *l != PDU)
-            .map(|l| format!("[{l}] "))
-            .collect();
-        row.info = prefix + &body;
-        row.tcp = Some(TcpRow {
-            stream,
-            src_port: seg.sport,
-            dst_port: seg.dport,
-            seq,
-            ack,
-            raw_seq: seg.seq,
-            raw_ack: has_ack.then_some(seg.ack),
-            len: seg.seglen as usize,
-            flags: flags_str,
-            flag_bits: seg.flags,
-            win: window,
-            options,
-            analysis,
-        });
+    #[test]
+    fn lines_split_back_into_columns_blank_ones_too() {
+        let line = format!(
+            "{:>W_NO$} {:>W_TIME$} {:<W_ADDR$} {:<W_ADDR$} {:<W_PROTO$} {:>W_LEN$} {}",
+            4,
+            "0.359742",
+            "f6:32:1a:b2:81:5f",
+            "",
+            "ARP",
+            48,
+            "Who has 192.168.69.1? Tell 192.168.69.100"
+        );
+        assert_eq!(
+            split_line(&line).unwrap(),
+            [
+                "4",
+                "0.359742",
+                "f6:32:1a:b2:81:5f",
+                "",
+                "ARP",
+                "48",
+                "Who has 192.168.69.1? Tell 192.168.69.100"
+            ]
+        );
+        // Longer than their widths: the next column moves right.
+        let line = format!(
+            "{:>W_NO$} {:>W_TIME$} {:<W_ADDR$} {:<W_ADDR$} {:<W_PROTO$} {:>W_LEN$} {}",
+            1234567,
+            "12345.123456",
+            "fe80::f432:1aff:feb2:815f",
+            "ff02::16",
+            "HTTP/JSON",
+            1234567,
+            "x y"
+        );
+        assert_eq!(
+            split_line(&line).unwrap(),
+            [
+                "1234567",
+                "12345.123456",
+                "fe80::f432:1aff:feb2:815f",
+                "ff02::16",
+                "HTTP/JSON",
+                "1234567",
+                "x y"
+            ]
+        );
+        assert!(split_line("   1").is_none());
     }
 }

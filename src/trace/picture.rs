@@ -1,4 +1,4 @@
-//! Ladder pictures of a capture: turns the listing's [`Row`]s and the state timeline's
+//! Ladder pictures of a capture: turns the analyzer's [`Row`]s and the state timeline's
 //! [`StateChange`]s into the [`Ladder`] that [`super::ladder::render_svg`] draws.
 //!
 //! The client (the end that sent the first SYN of the first stream pictured) is on the
@@ -9,40 +9,42 @@
 //! above that segment's arrow, one caused by a segment it *received* below it, and each
 //! end's first state is drawn before anything happens.
 
+use super::http::HttpPart;
 use super::ladder::{Item, Ladder, Segment, StateMark};
-use super::listing::Row;
-use super::timeline::{Side, StateChange};
+use super::listing::option_texts;
+use super::row::{Row, TcpRow};
+use crate::tcp::{Side, StateChange, TcpFlags};
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 /// The ladder of the TCP rows of `rows` (the streams already chosen by the caller) with
-/// their state changes.
-pub fn ladder(title: &str, rows: &[Row], changes: &[StateChange]) -> Ladder {
+/// their state changes; `t0_us` is the capture's first frame time (µs since the epoch),
+/// from which the rows' times count.
+pub fn ladder(title: &str, rows: &[Row], changes: &[StateChange], t0_us: i64) -> Ladder {
+    let tcp: Vec<(&Row, &TcpRow)> = rows.iter().filter_map(|r| Some((r, r.tcp()?))).collect();
     // Each stream's client: the source of its first row with SYN and no ACK, else of
     // its first row.
-    let mut clients: BTreeMap<usize, (String, u16)> = BTreeMap::new();
-    for r in rows {
-        if let Some(t) = &r.tcp {
-            let syn_only = t.flags == "SYN";
-            let entry = clients.entry(t.stream);
-            match entry {
-                std::collections::btree_map::Entry::Vacant(v) => {
-                    v.insert((r.src.clone(), t.src_port));
-                }
-                std::collections::btree_map::Entry::Occupied(mut o) if syn_only => {
-                    o.insert((r.src.clone(), t.src_port));
-                }
-                _ => {}
+    let mut clients: BTreeMap<usize, (IpAddr, u16)> = BTreeMap::new();
+    for (_, t) in &tcp {
+        let syn_only = t.flags == TcpFlags::SYN;
+        let src = (t.src, t.src_port);
+        match clients.entry(t.stream) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(src);
             }
+            std::collections::btree_map::Entry::Occupied(mut o) if syn_only => {
+                o.insert(src);
+            }
+            _ => {}
         }
     }
-    let first = rows.iter().find_map(|r| r.tcp.as_ref().map(|t| (r, t)));
-    let (left, right) = match first {
-        Some((r, t)) => {
-            let (cip, cport) = clients.get(&t.stream).cloned().unwrap_or_default();
-            let (sip, sport) = if (r.src.as_str(), t.src_port) == (cip.as_str(), cport) {
-                (r.dst.clone(), t.dst_port)
+    let (left, right) = match tcp.first() {
+        Some((_, t)) => {
+            let (cip, cport) = clients[&t.stream];
+            let (sip, sport) = if (t.src, t.src_port) == (cip, cport) {
+                (t.dst, t.dst_port)
             } else {
-                (r.src.clone(), t.src_port)
+                (t.src, t.src_port)
             };
             (format!("client {cip}"), format!("server {sip}:{sport}"))
         }
@@ -51,77 +53,37 @@ pub fn ladder(title: &str, rows: &[Row], changes: &[StateChange]) -> Ladder {
 
     let mut by_frame: BTreeMap<u64, Vec<&StateChange>> = BTreeMap::new();
     for c in changes {
-        by_frame.entry(c.frame).or_default().push(c);
+        by_frame.entry(c.frame.unwrap_or(0)).or_default().push(c);
     }
     let mut started: BTreeMap<(usize, bool), ()> = BTreeMap::new();
     let mut items = Vec::new();
-    let mark = |c: &StateChange, state: String| StateMark {
-        time: c.time,
+    let mark = |c: &StateChange, state| StateMark {
+        time: (c.time.total_micros() - t0_us) as f64 / 1e6,
         left: c.side == Side::Client,
-        stream: c.stream,
+        stream: c.stream().unwrap_or(0),
         state,
-        inferred: c.inferred,
+        inferred: c.inferred.is_some(),
     };
-    for r in rows {
-        let Some(t) = &r.tcp else { continue };
-        let Some(client) = clients.get(&t.stream) else {
-            continue;
-        };
-        let from_left = (r.src.as_str(), t.src_port) == (client.0.as_str(), client.1);
+    for (r, t) in &tcp {
+        let client = clients[&t.stream];
+        let from_left = (t.src, t.src_port) == client;
         let here = by_frame.get(&r.no).map_or(&[][..], |v| v.as_slice());
         for c in here {
             let left = c.side == Side::Client;
-            if started.insert((c.stream, left), ()).is_none() {
-                items.push(Item::State(mark(c, c.from.to_string())));
+            if started
+                .insert((c.stream().unwrap_or(0), left), ())
+                .is_none()
+            {
+                items.push(Item::State(mark(c, c.from)));
             }
         }
         // What an end does itself shows above its arrow; what it sees, below.
-        let (before, after): (Vec<&&StateChange>, Vec<&&StateChange>) =
-            here.iter().partition(|c| c.cause.starts_with("its "));
-        items.extend(
-            before
-                .into_iter()
-                .map(|c| Item::State(mark(c, c.to.to_string()))),
-        );
-        let mut label = format!("Seq={}", t.seq);
-        if let Some(a) = t.ack {
-            label += &format!(" Ack={a}");
-        }
-        label += &format!(" Win={} Len={}", t.win, t.len);
-        for o in &t.options {
-            label.push(' ');
-            label += o;
-        }
-        // Analysis worth a note (a retransmission, a window update); "segment of a
-        // reassembled PDU" is every body segment, and would stop long runs condensing.
-        let marks: Vec<&str> = t
-            .analysis
+        let (before, after): (Vec<&&StateChange>, Vec<&&StateChange>) = here
             .iter()
-            .map(String::as_str)
-            .filter(|a| *a != "TCP segment of a reassembled PDU")
-            .collect();
-        let note = if r.is_http() {
-            Some(r.info.trim().to_string())
-        } else if !marks.is_empty() {
-            Some(marks.join(", "))
-        } else {
-            None
-        };
-        items.push(Item::Segment(Segment {
-            frame: r.no,
-            time: r.time,
-            from_left,
-            stream: t.stream,
-            flags: t.flags.clone(),
-            label,
-            len: t.len,
-            note,
-        }));
-        items.extend(
-            after
-                .into_iter()
-                .map(|c| Item::State(mark(c, c.to.to_string()))),
-        );
+            .partition(|c| c.inferred.is_some_and(|i| i.cause.by_its_own_segment()));
+        items.extend(before.into_iter().map(|c| Item::State(mark(c, c.to))));
+        items.push(Item::Segment(segment(r, t, from_left)));
+        items.extend(after.into_iter().map(|c| Item::State(mark(c, c.to))));
     }
     Ladder {
         title: title.to_string(),
@@ -131,10 +93,52 @@ pub fn ladder(title: &str, rows: &[Row], changes: &[StateChange]) -> Ladder {
     }
 }
 
+/// One arrow: labelled with the listing's numbers and options; the note is the HTTP
+/// row's Info, or the analysis worth a note (a retransmission, a window update).
+fn segment(r: &Row, t: &TcpRow, from_left: bool) -> Segment {
+    let mut label = format!("Seq={}", t.seq);
+    if let Some(a) = t.ack {
+        label += &format!(" Ack={a}");
+    }
+    label += &format!(" Win={} Len={}", t.win, t.len);
+    for o in option_texts(t) {
+        label.push(' ');
+        label += &o;
+    }
+    let names_http = matches!(
+        t.http,
+        Some(HttpPart::Messages { .. } | HttpPart::Continuation)
+    );
+    let note = if names_http {
+        Some(r.info().trim().to_string())
+    } else if !t.marks.is_empty() {
+        Some(
+            t.marks
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+    } else {
+        None
+    };
+    Segment {
+        frame: r.no,
+        time: r.time,
+        from_left,
+        stream: t.stream,
+        flags: t.flags,
+        label,
+        len: t.len,
+        note,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::analyzer::Analyzer;
     use super::super::ladder::{LadderOptions, render_svg};
-    use super::super::listing::{Analyzer, ListingOptions};
+    use super::super::listing::ListingOptions;
     use super::super::pcap::LinkType;
     use super::super::timeline::StateTracker;
     use super::*;
@@ -169,14 +173,18 @@ mod tests {
             changes.extend(tr.push(&row));
             rows.push(row);
         }
-        let l = ladder("t", &rows, &changes);
+        let l = ladder("t", &rows, &changes, 1_000_000);
         assert_eq!(l.left, "client 192.168.69.100");
         assert_eq!(l.right, "server 192.168.69.1:80");
         let kinds: Vec<String> = l
             .items
             .iter()
             .map(|i| match i {
-                Item::Segment(s) => format!("{}{}", if s.from_left { ">" } else { "<" }, s.flags),
+                Item::Segment(s) => format!(
+                    "{}{}",
+                    if s.from_left { ">" } else { "<" },
+                    s.flags.wireshark()
+                ),
                 Item::State(m) => format!("{}:{}", if m.left { "C" } else { "S" }, m.state),
             })
             .collect();
@@ -187,6 +195,16 @@ mod tests {
         );
         assert!(kinds.contains(&"C:TIME_WAIT".to_string()), "{kinds:?}");
         assert!(kinds.contains(&"S:CLOSED".to_string()), "{kinds:?}");
+        let states: Vec<f64> = l
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::State(m) => Some(m.time),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(states[0], 0.0);
+        assert!((states.last().unwrap() - 0.006).abs() < 1e-9, "{states:?}");
         let get = l.items.iter().find_map(|i| match i {
             Item::Segment(s) if s.len > 0 => Some(s),
             _ => None,

@@ -1,24 +1,29 @@
 //! TCP conversations: stream numbers, relative sequence numbers, window scaling and
-//! Wireshark's sequence analysis flags, one segment at a time.
+//! Wireshark's sequence analysis, one segment at a time.
 //!
 //! A [`TcpSeg`] (raw header fields) goes in with its frame number and time; out comes a
 //! [`SegInfo`]: the stream index, the numbers as Wireshark displays them and the
-//! analysis flags. The rules are those of Wireshark's one-pass TCP analysis
-//! (`tcp_analyze_sequence_number`), re-derived and checked against tshark 4.0 on real
-//! captures: streams are numbered in order of first appearance by address/port pair, and
-//! a SYN with a new initial sequence number on a known pair starts a new stream; the
-//! base of the relative numbers is the SYN's sequence number (or one less than the
-//! first one seen, for a capture that starts mid-stream; for the other direction, one
-//! less than the first acknowledgment number); windows are scaled once both SYNs showed
-//! the option.
+//! analysis bits (the listing turns them into [`super::marks::Mark`]s). The rules are
+//! those of Wireshark's one-pass TCP analysis (`tcp_analyze_sequence_number`),
+//! re-derived and checked against tshark 4.0 on real captures: streams are numbered in
+//! order of first appearance by address/port pair, and a SYN with a new initial sequence
+//! number on a known pair starts a new stream (a SYN-ACK with a new one only restarts
+//! its direction's numbers); the base of the relative numbers is the SYN's sequence
+//! number (or one less than the first one seen, for a capture that starts mid-stream;
+//! for the other direction, one less than the first acknowledgment number); windows are
+//! scaled once both SYNs showed the option. A next sequence number of 0 counts as not
+//! known yet, as in Wireshark.
 //!
 //! Memory is bounded: at most [`MAX_STREAMS`] conversations are kept, and when a new one
 //! would exceed that, the least recently seen finished one (both FINs, or a RST) is
 //! dropped, or failing that the least recently seen. A dropped conversation that sends
-//! again gets a new stream number.
+//! again gets a new stream number. Each conversation's HTTP state is bounded by
+//! [`super::http`], all of them together by [`MAX_HTTP_BUFFERED`].
 
-use super::dissect::{TcpOpt, TcpSeg, flag};
-use super::http::{HttpConn, Label};
+use super::dissect::TcpSeg;
+use super::http::{HTTP_PORTS, HttpConn, HttpPart};
+use super::marks::bit as a;
+use crate::tcp::{TcpFlags, TcpOption, options};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -29,59 +34,9 @@ pub const MAX_STREAMS: usize = 4096;
 /// headers are incomplete (each direction holds at most [`super::http::MAX_HEADER_BUF`]).
 pub const MAX_HTTP_BUFFERED: usize = 4 * 1024 * 1024;
 
-/// Analysis flags, in the order Wireshark prepends them to Info (so shown in reverse).
-pub mod a {
-    pub const REUSED_PORTS: u32 = 1 << 0;
-    pub const RETRANSMISSION: u32 = 1 << 1;
-    pub const FAST_RETRANSMISSION: u32 = 1 << 2;
-    pub const SPURIOUS_RETRANSMISSION: u32 = 1 << 3;
-    pub const OUT_OF_ORDER: u32 = 1 << 4;
-    pub const LOST_PACKET: u32 = 1 << 5;
-    pub const ACK_LOST_PACKET: u32 = 1 << 6;
-    pub const WINDOW_UPDATE: u32 = 1 << 7;
-    pub const WINDOW_FULL: u32 = 1 << 8;
-    pub const KEEP_ALIVE: u32 = 1 << 9;
-    pub const KEEP_ALIVE_ACK: u32 = 1 << 10;
-    pub const DUPLICATE_ACK: u32 = 1 << 11;
-    pub const ZERO_WINDOW_PROBE: u32 = 1 << 12;
-    pub const ZERO_WINDOW: u32 = 1 << 13;
-    pub const ZERO_WINDOW_PROBE_ACK: u32 = 1 << 14;
-}
-
 /// tshark does not hand these segments to the protocol above (HTTP); out-of-order ones
 /// only to a message already in progress.
 pub const NOT_DISSECTED: u32 = a::RETRANSMISSION | a::SPURIOUS_RETRANSMISSION;
-
-/// The bracketed Info prefixes, left to right as they appear.
-pub fn analysis_labels(bits: u32, dup: Option<(u64, u32)>) -> Vec<String> {
-    let names: [(u32, &str); 15] = [
-        (a::REUSED_PORTS, "TCP Port numbers reused"),
-        (a::RETRANSMISSION, "TCP Retransmission"),
-        (a::FAST_RETRANSMISSION, "TCP Fast Retransmission"),
-        (a::SPURIOUS_RETRANSMISSION, "TCP Spurious Retransmission"),
-        (a::OUT_OF_ORDER, "TCP Out-Of-Order"),
-        (a::LOST_PACKET, "TCP Previous segment not captured"),
-        (a::ACK_LOST_PACKET, "TCP ACKed unseen segment"),
-        (a::WINDOW_UPDATE, "TCP Window Update"),
-        (a::WINDOW_FULL, "TCP Window Full"),
-        (a::KEEP_ALIVE, "TCP Keep-Alive"),
-        (a::KEEP_ALIVE_ACK, "TCP Keep-Alive ACK"),
-        (a::DUPLICATE_ACK, ""),
-        (a::ZERO_WINDOW_PROBE, "TCP ZeroWindowProbe"),
-        (a::ZERO_WINDOW, "TCP ZeroWindow"),
-        (a::ZERO_WINDOW_PROBE_ACK, "TCP ZeroWindowProbeAck"),
-    ];
-    // Each is prepended in this order, so the last one ends up first.
-    names
-        .iter()
-        .rev()
-        .filter(|(b, _)| bits & b != 0)
-        .map(|(b, n)| match (*b, dup) {
-            (a::DUPLICATE_ACK, Some((frame, num))) => format!("TCP Dup ACK {frame}#{num}"),
-            _ => (*n).to_string(),
-        })
-        .collect()
-}
 
 fn gt(x: u32, y: u32) -> bool {
     (x.wrapping_sub(y) as i32) > 0
@@ -104,7 +59,9 @@ struct Flow {
     nextseq: Option<u32>,
     nextseq_time: i64,
     maxseqtobeacked: Option<u32>,
-    /// Last window (scaled) and acknowledgment sent in this direction.
+    /// Last window (scaled) and acknowledgment sent in this direction; the window is
+    /// `u64::MAX` until the direction has sent (so no zero-window probe is seen into a
+    /// window nobody announced).
     window: u64,
     lastack: Option<u32>,
     lastacktime: i64,
@@ -124,7 +81,7 @@ impl Default for Flow {
             nextseq: None,
             nextseq_time: 0,
             maxseqtobeacked: None,
-            window: 0,
+            window: u64::MAX,
             lastack: None,
             lastacktime: 0,
             lastnondupack: 0,
@@ -149,11 +106,15 @@ pub struct Conn {
     ts_first_rtt: Option<i64>,
     last_frame: u64,
     rst: bool,
+    /// An AccECN option was seen: Wireshark then shows the ECN bits of later segments
+    /// (SYNs apart) as the ACE counter.
+    accecn: bool,
     pub http: HttpConn,
 }
 
 impl Conn {
     fn new(stream: usize, first: End, second: End) -> Self {
+        let on_http_port = HTTP_PORTS.contains(&first.1) || HTTP_PORTS.contains(&second.1);
         Conn {
             stream,
             ends: [first, second],
@@ -162,7 +123,8 @@ impl Conn {
             ts_first_rtt: None,
             last_frame: 0,
             rst: false,
-            http: HttpConn::default(),
+            accecn: false,
+            http: HttpConn::new(on_http_port),
         }
     }
 
@@ -184,9 +146,12 @@ pub struct SegInfo {
     pub rev_base: Option<u32>,
     /// The window as Wireshark's tcp.window_size (scaled when scaling is known).
     pub window: u64,
-    pub flags: u32,
+    /// Analysis bits (`marks::bit`).
+    pub analysis: u32,
     /// Duplicate ACK: (frame of the last non-duplicate, count).
     pub dup: Option<(u64, u32)>,
+    /// Its ECN bits are shown as AccECN's ACE counter.
+    pub ace: bool,
 }
 
 type Key = (End, End);
@@ -207,41 +172,42 @@ pub struct TcpTable {
 
 impl TcpTable {
     /// Number of conversations currently tracked.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.conns.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.conns.is_empty()
-    }
-
     /// Bytes held by HTTP reassembly over all conversations.
-    pub fn http_buffered(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn http_buffered(&self) -> usize {
         self.http_buffered
     }
 
-    /// Passes a segment's payload to the stream's HTTP state, within the global budget:
-    /// a conversation that would exceed it gives up its incomplete messages.
+    /// Passes a segment's payload to the stream's HTTP state (and its FIN, when it has
+    /// one), within the global budget: a conversation that would exceed it gives up its
+    /// incomplete messages.
     pub fn http(
         &mut self,
         stream: usize,
         dir: usize,
-        seq: u32,
-        payload: &[u8],
-        ooo: bool,
-    ) -> Label {
-        let Some(c) = self.conns.get_mut(&stream) else {
-            return Label::Plain;
-        };
+        seg: &TcpSeg,
+        out_of_order: bool,
+    ) -> Option<HttpPart> {
+        let c = self.conns.get_mut(&stream)?;
         let before = c.http.buffered();
-        let label = c.http.segment(dir, seq, payload, ooo);
+        let mut part = c.http.segment(dir, seg.seq, seg.payload, out_of_order);
+        if seg.flags.contains(TcpFlags::FIN)
+            && let Some(done) = c.http.fin(dir)
+        {
+            part = Some(done);
+        }
         let after = c.http.buffered();
         self.http_buffered = self.http_buffered - before + after;
         if self.http_buffered > MAX_HTTP_BUFFERED {
             c.http.drop_buffers();
             self.http_buffered -= after;
         }
-        label
+        part
     }
 
     /// Analyses one segment and returns what was found.
@@ -254,6 +220,7 @@ impl TcpTable {
             .get(&k)
             .copied()
             .filter(|s| self.conns.contains_key(s));
+        let syn_only = seg.flags & (TcpFlags::SYN | TcpFlags::ACK) == TcpFlags::SYN;
         let stream = match existing {
             Some(s) => {
                 let c = &self.conns[&s];
@@ -261,9 +228,7 @@ impl TcpTable {
                 let base = c.flows[dir].base;
                 // A new SYN with another initial sequence number: the port pair is
                 // reused by a new connection.
-                if seg.flags & (flag::SYN | flag::ACK) == flag::SYN
-                    && base.is_some_and(|b| b != seg.seq)
-                {
+                if syn_only && base.is_some_and(|b| b != seg.seq) {
                     reused = true;
                     self.insert(k, src, dst)
                 } else {
@@ -305,63 +270,57 @@ impl TcpTable {
     }
 }
 
+/// The segment's fields the analysis steps share.
+struct Seg {
+    frame: u64,
+    now: i64,
+    seq: u32,
+    ack: u32,
+    flags: TcpFlags,
+    seglen: u32,
+    /// The window, scaled as Wireshark scales it.
+    window: u64,
+}
+
+impl Seg {
+    fn has(&self, f: TcpFlags) -> bool {
+        self.flags.contains(f)
+    }
+
+    /// SYN, FIN or RST: never a keep-alive, window update or duplicate ACK.
+    fn control(&self) -> bool {
+        self.flags
+            .intersects(TcpFlags::SYN | TcpFlags::FIN | TcpFlags::RST)
+    }
+}
+
 fn analyze(conn: &mut Conn, frame: u64, now: i64, seg: &TcpSeg, reused: bool) -> SegInfo {
     let fwd = usize::from(conn.ends[0] != (seg.src, seg.sport));
     let rev = 1 - fwd;
-    let (seq, ack, flags, seglen) = (seg.seq, seg.ack, seg.flags, seg.seglen);
-    let syn = flags & flag::SYN != 0;
-    let control = flags & (flag::SYN | flag::FIN | flag::RST);
+    let syn = seg.flags.contains(TcpFlags::SYN);
     conn.last_frame = frame;
-    if flags & flag::RST != 0 {
+    if seg.flags.contains(TcpFlags::RST) {
         conn.rst = true;
     }
-    if flags & flag::FIN != 0 {
+    if seg.flags.contains(TcpFlags::FIN) {
         conn.flows[fwd].fin = true;
     }
-
-    // Window scale: the option counts on SYNs only (RFC 7323), and only when both
-    // SYNs carry it.
-    if syn {
-        for o in &seg.options {
-            if let TcpOpt::WindowScale(s) = o {
-                conn.flows[fwd].win_scale = (*s).min(14) as i8;
-            }
-        }
-        if conn.flows[fwd].win_scale == WS_UNKNOWN {
-            conn.flows[fwd].win_scale = WS_NONE;
-            conn.flows[rev].win_scale = WS_NONE;
-        } else if flags & flag::ACK != 0 && conn.flows[rev].win_scale == WS_NONE {
-            conn.flows[fwd].win_scale = WS_NONE;
-        }
-    }
-    let window = match conn.flows[fwd].win_scale {
-        ws if ws >= 0 && !syn => u64::from(seg.window) << ws,
-        _ => u64::from(seg.window),
-    };
-
-    // Bases of the relative numbers.
-    if conn.flows[fwd].base.is_none() {
-        conn.flows[fwd].base = Some(if syn { seq } else { seq.wrapping_sub(1) });
-    }
-    if conn.flows[rev].base.is_none() && flags & flag::ACK != 0 {
-        conn.flows[rev].base = Some(ack.wrapping_sub(1));
-    }
-
-    // The handshake's round trip: from the SYN to the first ACK after it. A zero
-    // (same timestamp) counts as not yet known, so a later ACK sets it (as in tshark).
-    if syn && flags & flag::ACK == 0 {
-        conn.ts_mru_syn = Some(now);
-    }
-    if !syn
-        && flags & flag::ACK != 0
-        && conn.ts_first_rtt.is_none_or(|t| t == 0)
-        && let Some(t) = conn.ts_mru_syn
-    {
-        conn.ts_first_rtt = Some(now - t);
-    }
-
+    let ace = conn.accecn && !syn;
     let mut fl = if reused { a::REUSED_PORTS } else { 0 };
-    let mut dup = None;
+    let window = scale_window(conn, fwd, seg);
+    fl |= set_bases(conn, fwd, seg);
+    note_handshake_rtt(conn, seg, now);
+
+    let s = Seg {
+        frame,
+        now,
+        seq: seg.seq,
+        ack: seg.ack,
+        flags: seg.flags,
+        seglen: seg.seglen,
+        window,
+    };
+    let ooo_thres = conn.ts_first_rtt.filter(|t| *t != 0).unwrap_or(3_000);
     let (f, r) = if fwd == 0 {
         let (x, y) = conn.flows.split_at_mut(1);
         (&mut x[0], &mut y[0])
@@ -369,24 +328,124 @@ fn analyze(conn: &mut Conn, frame: u64, now: i64, seg: &TcpSeg, reused: bool) ->
         let (x, y) = conn.flows.split_at_mut(1);
         (&mut y[0], &mut x[0])
     };
-    let at_next = f.nextseq == Some(seq);
-    let same_ack = f.lastack == Some(ack);
+    let (bits, dup) = forward_marks(f, r, &s);
+    fl |= bits;
+    fl |= acked_unseen(f, r, &s);
+    fl |= retransmission_kind(f, r, &s, fl, ooo_thres);
+    advance(f, &s, fl);
 
+    SegInfo {
+        stream: conn.stream,
+        dir: fwd,
+        rel_seq: seg.seq.wrapping_sub(conn.flows[fwd].base.unwrap_or(0)),
+        rel_ack: seg
+            .flags
+            .contains(TcpFlags::ACK)
+            .then(|| seg.ack.wrapping_sub(conn.flows[rev].base.unwrap_or(0))),
+        rev_base: conn.flows[rev].base,
+        window,
+        analysis: fl,
+        dup,
+        ace,
+    }
+}
+
+/// Window scale: the option counts on SYNs only (RFC 7323), and only when both SYNs
+/// carry it. Returns the segment's window as tshark's tcp.window_size. Also notes an
+/// AccECN option.
+fn scale_window(conn: &mut Conn, fwd: usize, seg: &TcpSeg) -> u64 {
+    let rev = 1 - fwd;
+    let syn = seg.flags.contains(TcpFlags::SYN);
+    for o in options(seg.options) {
+        match o.option {
+            TcpOption::WindowScale(s) if syn => conn.flows[fwd].win_scale = s.min(14) as i8,
+            TcpOption::AccEcn { .. } => conn.accecn = true,
+            _ => {}
+        }
+    }
+    if syn {
+        if conn.flows[fwd].win_scale == WS_UNKNOWN {
+            conn.flows[fwd].win_scale = WS_NONE;
+            conn.flows[rev].win_scale = WS_NONE;
+        } else if seg.flags.contains(TcpFlags::ACK) && conn.flows[rev].win_scale == WS_NONE {
+            conn.flows[fwd].win_scale = WS_NONE;
+        }
+    }
+    match conn.flows[fwd].win_scale {
+        ws if ws >= 0 && !syn => u64::from(seg.window) << ws,
+        _ => u64::from(seg.window),
+    }
+}
+
+/// Bases of the relative numbers. A SYN-ACK with another initial sequence number than
+/// its direction had restarts that direction's numbers: the port pair was reused (the
+/// returned bit says so).
+fn set_bases(conn: &mut Conn, fwd: usize, seg: &TcpSeg) -> u32 {
+    let rev = 1 - fwd;
+    let mut fl = 0;
+    let flow = &mut conn.flows[fwd];
+    if seg.flags.contains(TcpFlags::SYN | TcpFlags::ACK) && flow.base.is_some_and(|b| b != seg.seq)
+    {
+        fl |= a::REUSED_PORTS;
+        flow.base = Some(seg.seq);
+    }
+    if flow.base.is_none() {
+        let syn = seg.flags.contains(TcpFlags::SYN);
+        flow.base = Some(if syn {
+            seg.seq
+        } else {
+            seg.seq.wrapping_sub(1)
+        });
+    }
+    if conn.flows[rev].base.is_none() && seg.flags.contains(TcpFlags::ACK) {
+        conn.flows[rev].base = Some(seg.ack.wrapping_sub(1));
+    }
+    fl
+}
+
+/// The handshake's round trip: from the SYN to the first ACK after it. A zero (same
+/// timestamp) counts as not yet known, so a later ACK sets it (as in tshark).
+fn note_handshake_rtt(conn: &mut Conn, seg: &TcpSeg, now: i64) {
+    let (syn, ack) = (
+        seg.flags.contains(TcpFlags::SYN),
+        seg.flags.contains(TcpFlags::ACK),
+    );
+    if syn && !ack {
+        conn.ts_mru_syn = Some(now);
+    }
+    if !syn
+        && ack
+        && conn.ts_first_rtt.is_none_or(|t| t == 0)
+        && let Some(t) = conn.ts_mru_syn
+    {
+        conn.ts_first_rtt = Some(now - t);
+    }
+}
+
+/// What the segment says about its own direction: zero-window probes, zero windows,
+/// lost segments, keep-alives, window updates and full windows, duplicate ACKs. Returns
+/// the bits and the duplicate ACK's numbers.
+fn forward_marks(f: &mut Flow, r: &Flow, s: &Seg) -> (u32, Option<(u64, u32)>) {
+    let (seq, seglen, window, control) = (s.seq, s.seglen, s.window, s.control());
+    let at_next = f.nextseq == Some(seq);
+    let same_ack = f.lastack == Some(s.ack);
+    let mut fl = 0;
+    let mut dup = None;
     'fwd: {
         if seglen == 1 && at_next && r.window == 0 {
             fl |= a::ZERO_WINDOW_PROBE;
             break 'fwd;
         }
-        if window == 0 && control == 0 {
+        if window == 0 && !control {
             fl |= a::ZERO_WINDOW;
         }
-        if f.nextseq.is_some_and(|n| gt(seq, n)) && flags & flag::RST == 0 {
+        if f.nextseq.is_some_and(|n| gt(seq, n)) && !s.has(TcpFlags::RST) {
             fl |= a::LOST_PACKET;
         }
-        if seglen <= 1 && f.nextseq.is_some_and(|n| n.wrapping_sub(1) == seq) && control == 0 {
+        if seglen <= 1 && f.nextseq.is_some_and(|n| n.wrapping_sub(1) == seq) && !control {
             fl |= a::KEEP_ALIVE;
         }
-        if seglen == 0 && window != 0 && window != f.window && at_next && same_ack && control == 0 {
+        if seglen == 0 && window != 0 && window != f.window && at_next && same_ack && !control {
             fl |= a::WINDOW_UPDATE;
         }
         if seglen > 0
@@ -394,11 +453,11 @@ fn analyze(conn: &mut Conn, frame: u64, now: i64, seg: &TcpSeg, reused: bool) ->
             && r.lastack.is_some_and(|l| {
                 u64::from(seq.wrapping_add(seglen)) == (u64::from(l) + r.window) % (1 << 32)
             })
-            && control == 0
+            && !control
         {
             fl |= a::WINDOW_FULL;
         }
-        let repeat = seglen == 0 && window == f.window && at_next && same_ack && control == 0;
+        let repeat = seglen == 0 && window == f.window && at_next && same_ack && !control;
         if repeat && window != 0 && r.lastsegmentflags & a::KEEP_ALIVE != 0 {
             fl |= a::KEEP_ALIVE_ACK;
             break 'fwd;
@@ -418,17 +477,21 @@ fn analyze(conn: &mut Conn, frame: u64, now: i64, seg: &TcpSeg, reused: bool) ->
         }
     }
     if !same_ack {
-        f.lastnondupack = frame;
+        f.lastnondupack = s.frame;
         f.dupacknum = 0;
     }
+    (fl, dup)
+}
 
-    // An acknowledgment of data never seen. Reported when the other direction's
-    // highest contiguous sequence number lags behind the highest one, and then once
-    // more at most until that direction sends again (tshark 4.0's rule, including its
-    // plain, not wrap-aware, comparison).
-    if flags & flag::ACK != 0
+/// An acknowledgment of data never seen. Reported when the other direction's highest
+/// contiguous sequence number lags behind the highest one, and then once more at most
+/// until that direction sends again (tshark 4.0's rule, including its plain, not
+/// wrap-aware, comparison).
+fn acked_unseen(_f: &Flow, r: &mut Flow, s: &Seg) -> u32 {
+    let mut fl = 0;
+    if s.has(TcpFlags::ACK)
         && let Some(m) = r.maxseqtobeacked
-        && gt(ack, m)
+        && gt(s.ack, m)
     {
         let next = r.nextseq.unwrap_or(0);
         if m < next {
@@ -441,64 +504,64 @@ fn analyze(conn: &mut Conn, frame: u64, now: i64, seg: &TcpSeg, reused: bool) ->
             r.dupacknum = -1;
         }
     }
+    fl
+}
 
-    if (seglen > 0 || flags & (flag::SYN | flag::FIN) != 0) && fl & a::KEEP_ALIVE == 0 {
-        let n = f.nextseq.unwrap_or(0);
-        // A segment one byte before the next expected one that brings more than one
-        // byte is new data (after a zero-window probe), not a retransmission.
-        let not_advanced =
-            f.nextseq.is_some_and(|n| lt(seq, n)) && !(seglen > 1 && n.wrapping_sub(1) == seq);
-        let ooo_thres = conn.ts_first_rtt.filter(|t| *t != 0).unwrap_or(3_000);
-        let syn_fin = u32::from(flags & (flag::SYN | flag::FIN) != 0);
-        // Data the receiver had already acknowledged is spurious, whatever its
-        // sequence number (tshark 4.0 checks this first).
-        if seglen > 0 && r.lastack.is_some_and(|l| le(seq.wrapping_add(seglen), l)) {
-            fl |= a::SPURIOUS_RETRANSMISSION;
-        } else if not_advanced
-            && r.dupacknum >= 2
-            && r.lastack == Some(seq)
-            && now - r.lastacktime < 20_000
-        {
-            fl |= a::FAST_RETRANSMISSION;
-        } else if not_advanced
-            && now - f.nextseq_time < ooo_thres
-            && n != seq.wrapping_add(seglen).wrapping_add(syn_fin)
-        {
-            fl |= a::OUT_OF_ORDER;
-        } else if not_advanced {
-            fl |= a::RETRANSMISSION;
-        }
+/// A segment with data (or SYN or FIN) that does not advance the sequence number: a
+/// spurious, fast or plain retransmission, or one out of order.
+fn retransmission_kind(f: &Flow, r: &Flow, s: &Seg, fl: u32, ooo_thres: i64) -> u32 {
+    let (seq, seglen, now) = (s.seq, s.seglen, s.now);
+    let syn_or_fin = s.flags.intersects(TcpFlags::SYN | TcpFlags::FIN);
+    if !(seglen > 0 || syn_or_fin) || fl & a::KEEP_ALIVE != 0 {
+        return 0;
     }
+    let n = f.nextseq.unwrap_or(0);
+    // A segment one byte before the next expected one that brings more than one byte is
+    // new data (after a zero-window probe), not a retransmission.
+    let not_advanced =
+        f.nextseq.is_some_and(|n| lt(seq, n)) && !(seglen > 1 && n.wrapping_sub(1) == seq);
+    // Data the receiver had already acknowledged is spurious, whatever its sequence
+    // number (tshark 4.0 checks this first).
+    if seglen > 0 && r.lastack.is_some_and(|l| le(seq.wrapping_add(seglen), l)) {
+        a::SPURIOUS_RETRANSMISSION
+    } else if not_advanced
+        && r.dupacknum >= 2
+        && r.lastack == Some(seq)
+        && now - r.lastacktime < 20_000
+    {
+        a::FAST_RETRANSMISSION
+    } else if not_advanced
+        && now - f.nextseq_time < ooo_thres
+        && n != seq.wrapping_add(seglen).wrapping_add(u32::from(syn_or_fin))
+    {
+        a::OUT_OF_ORDER
+    } else if not_advanced {
+        a::RETRANSMISSION
+    } else {
+        0
+    }
+}
 
-    let mut nextseq = seq.wrapping_add(seglen);
-    if flags & (flag::SYN | flag::FIN) != 0 {
+/// Remembers what the segment moved: the next expected and the highest sequence number
+/// to be acknowledged (0 counts as not known, as in Wireshark), the window and the ACK.
+fn advance(f: &mut Flow, s: &Seg, fl: u32) {
+    let mut nextseq = s.seq.wrapping_add(s.seglen);
+    if s.flags.intersects(TcpFlags::SYN | TcpFlags::FIN) {
         nextseq = nextseq.wrapping_add(1);
     }
     if (f.nextseq.is_none() || f.nextseq.is_some_and(|n| gt(nextseq, n)))
         && fl & a::ZERO_WINDOW_PROBE == 0
     {
-        f.nextseq = Some(nextseq);
-        f.nextseq_time = now;
+        f.nextseq = (nextseq != 0).then_some(nextseq);
+        f.nextseq_time = s.now;
     }
-    if (f.maxseqtobeacked.is_none() || f.maxseqtobeacked == Some(seq))
+    if (f.maxseqtobeacked.is_none() || f.maxseqtobeacked == Some(s.seq))
         && fl & a::ZERO_WINDOW_PROBE == 0
     {
         f.maxseqtobeacked = f.nextseq;
     }
-    f.window = window;
-    f.lastack = Some(ack);
-    f.lastacktime = now;
+    f.window = s.window;
+    f.lastack = Some(s.ack);
+    f.lastacktime = s.now;
     f.lastsegmentflags = fl;
-
-    SegInfo {
-        stream: conn.stream,
-        dir: fwd,
-        rel_seq: seq.wrapping_sub(conn.flows[fwd].base.unwrap_or(0)),
-        rel_ack: (flags & flag::ACK != 0)
-            .then(|| ack.wrapping_sub(conn.flows[rev].base.unwrap_or(0))),
-        rev_base: conn.flows[rev].base,
-        window,
-        flags: fl,
-        dup,
-    }
 }

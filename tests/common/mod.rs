@@ -283,15 +283,20 @@ pub struct Capture {
 
 impl Capture {
     pub fn start(ns: &Netns) -> Capture {
+        Self::start_on(ns, "tap0")
+    }
+
+    /// tcpdump on another interface of the namespace (e.g. `lo`).
+    pub fn start_on(ns: &Netns, iface: &str) -> Capture {
         let dir = TempDir::new("pcap");
-        let file = dir.path().join("tap0.pcap");
+        let file = dir.path().join(format!("{iface}.pcap"));
         let mut child = ns
             .cmd("tcpdump")
             // --immediate-mode: otherwise libpcap hands packets over in blocks and an
             // interrupt loses the last, unfinished block.
             .args([
                 "-i",
-                "tap0",
+                iface,
                 "-nn",
                 "-U",
                 "--immediate-mode",
