@@ -14,6 +14,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use taplab::http::{HttpConfig, HttpConnection, Site, Verdict};
 
+/// The HTTP layer's time: the wall clock, as the server's clock gives it.
+fn now() -> taplab::http::Instant {
+    taplab::http::Instant::from(SystemTime::now())
+}
+
 /// How long each measured run lasts.
 const RUN: Duration = Duration::from_secs(2);
 const RUNS: usize = 3;
@@ -30,7 +35,7 @@ fn main() {
     let mut out = vec![0u8; 64 * 1024];
 
     // Check once that the request is answered with a 200 and a body.
-    let mut conn = HttpConnection::new(SystemTime::now());
+    let mut conn = HttpConnection::new(now());
     let (bytes, status) = one_request(&mut conn, &site, &config, &request, &mut out);
     assert_eq!(
         status, 200,
@@ -39,7 +44,7 @@ fn main() {
 
     let mut rates = Vec::with_capacity(RUNS);
     for run in 1..=RUNS {
-        let mut conn = HttpConnection::new(SystemTime::now());
+        let mut conn = HttpConnection::new(now());
         let start = Instant::now();
         let mut n: u64 = 0;
         // The clock is read every 256 requests only, so reading it costs nothing.
@@ -63,7 +68,7 @@ fn one_request(
     request: &str,
     out: &mut [u8],
 ) -> (usize, u16) {
-    let now = SystemTime::now();
+    let now = now();
     conn.receive(request.as_bytes(), now);
     let verdict = conn.poll(site, config, now);
     assert_eq!(verdict, Verdict::Continue);

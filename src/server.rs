@@ -9,7 +9,7 @@
 //! Logging (info): one line per connection opened and closed, one access-log line per
 //! request: `peer "METHOD target" status bytes ms`.
 
-use crate::clock::{Clock, to_system_time};
+use crate::clock::Clock;
 use crate::http::{Generated, Generator, HttpConfig, HttpConnection, Site, Verdict};
 use crate::knobs::TcpKnobs;
 use crate::stack::{Stack, StackEvent, state_name};
@@ -179,7 +179,6 @@ impl Server {
 
     /// How long the caller may sleep (absent new frames) before the next step.
     pub fn poll_delay(&mut self, now: Instant) -> Option<Duration> {
-        let wall = to_system_time(now);
         let http_deadline = self
             .conns
             .iter()
@@ -191,16 +190,14 @@ impl Server {
                 let client_first = c
                     .done_at
                     .filter(|_| !c.closing)
-                    .map(|d| crate::clock::to_system_time(d + CLIENT_FIRST_WAIT));
+                    .map(|d| d + CLIENT_FIRST_WAIT);
                 match (c.http.next_deadline(&self.http), client_first) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
                 }
             })
             .min()
-            .map(|d| {
-                Duration::from_micros(d.duration_since(wall).unwrap_or_default().as_micros() as u64)
-            });
+            .map(|d| if d > now { d - now } else { Duration::ZERO });
         match (self.stack.poll_delay(now), http_deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -213,7 +210,7 @@ impl Server {
                 log::info!("{remote} connection open (slot {slot})");
                 let local = self.stack.socket(slot).local_endpoint().unwrap_or(remote);
                 self.conns[slot] = Some(Conn {
-                    http: HttpConnection::new(to_system_time(now)),
+                    http: HttpConnection::new(now),
                     local,
                     remote,
                     opened: now,
@@ -263,7 +260,6 @@ impl Server {
 
     /// Moves bytes between one socket and its HTTP connection. True if anything moved.
     fn drive(&mut self, slot: usize, now: Instant) -> bool {
-        let wall = to_system_time(now);
         let Some(conn) = self.conns[slot].as_mut() else {
             return false;
         };
@@ -289,7 +285,7 @@ impl Server {
             let n = socket
                 .recv(|buf| {
                     let n = buf.len().min(room);
-                    conn.http.receive(&buf[..n], wall);
+                    conn.http.receive(&buf[..n], now);
                     (n, n)
                 })
                 .unwrap_or(0);
@@ -311,12 +307,12 @@ impl Server {
             knobs: &self.knobs,
             now,
         };
-        let mut verdict = conn.http.poll_with(&self.site, &info, &self.http, wall);
+        let mut verdict = conn.http.poll_with(&self.site, &info, &self.http, now);
 
         while conn.http.has_output() && socket.can_send() {
             let n = socket
                 .send(|buf| {
-                    let n = conn.http.write_output(buf, wall);
+                    let n = conn.http.write_output(buf, now);
                     (n, n)
                 })
                 .unwrap_or(0);
@@ -328,7 +324,7 @@ impl Server {
                 // Ask again now that the response is queued: if the connection is to
                 // close, close() before smoltcp sends the last segment lets the FIN ride
                 // on it (--fin piggyback).
-                verdict = conn.http.poll_with(&self.site, &info, &self.http, wall);
+                verdict = conn.http.poll_with(&self.site, &info, &self.http, now);
             }
         }
 

@@ -17,7 +17,7 @@
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use log::{debug, warn};
 
@@ -25,7 +25,7 @@ use super::request::{
     HeadScanner, MAX_HEADER_BLOCK, MAX_REQUEST_LINE, Scan, log_text, parse_head, request_line_parts,
 };
 use super::response::{Body, Plan, plan_request};
-use super::{AccessRecord, HttpConfig, Site, Verdict};
+use super::{AccessRecord, HttpConfig, Instant, Site, Verdict, after, elapsed};
 use super::{Generator, NoGenerator};
 
 /// Unparsed input we accept beyond the largest possible head.
@@ -46,7 +46,7 @@ struct Outgoing {
     /// Access record, completed when the last byte is written.
     record: AccessRecord,
     /// When the request was complete (the start of `record.duration`).
-    completed_at: SystemTime,
+    completed_at: Instant,
 }
 
 impl Outgoing {
@@ -70,19 +70,19 @@ pub struct HttpConnection {
     dirty: bool,
     /// When the bytes of the partial head in `inbuf` started arriving (or
     /// when we became free to answer them, if that was later).
-    head_started: Option<SystemTime>,
+    head_started: Option<Instant>,
     /// Last activity (input, or the response queue running empty): base of
     /// the keep-alive idle timer and of the body-skip timer.
-    idle_since: SystemTime,
-    last_rx: SystemTime,
+    idle_since: Instant,
+    last_rx: Instant,
     /// Latest `now` we were given: reported as an already-passed deadline
     /// when `poll` has work to do right away.
-    last_seen: SystemTime,
+    last_seen: Instant,
     log: Vec<AccessRecord>,
 }
 
 impl HttpConnection {
-    pub fn new(now: SystemTime) -> Self {
+    pub fn new(now: Instant) -> Self {
         HttpConnection {
             inbuf: Vec::new(),
             scanner: HeadScanner::default(),
@@ -109,7 +109,7 @@ impl HttpConnection {
     }
 
     /// Feeds bytes received from the peer.
-    pub fn receive(&mut self, data: &[u8], now: SystemTime) {
+    pub fn receive(&mut self, data: &[u8], now: Instant) {
         self.last_seen = now;
         if self.closing || self.peer_closed || data.is_empty() {
             // Past a closing response the rest of the stream is ignored.
@@ -151,7 +151,7 @@ impl HttpConnection {
     }
 
     /// Parses buffered requests, queues their responses, checks timers.
-    pub fn poll(&mut self, site: &Site, config: &HttpConfig, now: SystemTime) -> Verdict {
+    pub fn poll(&mut self, site: &Site, config: &HttpConfig, now: Instant) -> Verdict {
         self.poll_with(site, &NoGenerator, config, now)
     }
 
@@ -162,7 +162,7 @@ impl HttpConnection {
         site: &Site,
         generator: &dyn Generator,
         config: &HttpConfig,
-        now: SystemTime,
+        now: Instant,
     ) -> Verdict {
         self.last_seen = now;
         if self.dirty {
@@ -178,7 +178,7 @@ impl HttpConnection {
     }
 
     /// Writes pending response bytes into `out`; returns how many.
-    pub fn write_output(&mut self, out: &mut [u8], now: SystemTime) -> usize {
+    pub fn write_output(&mut self, out: &mut [u8], now: Instant) -> usize {
         self.last_seen = now;
         let mut n = 0;
         while n < out.len() {
@@ -252,7 +252,7 @@ impl HttpConnection {
     /// due or pipelined requests that can now be answered because
     /// `write_output` drained the queue; callers should treat a past
     /// deadline as "do not sleep".
-    pub fn next_deadline(&self, config: &HttpConfig) -> Option<SystemTime> {
+    pub fn next_deadline(&self, config: &HttpConfig) -> Option<Instant> {
         if self.dirty || (self.closing && self.queue.is_empty()) {
             return Some(self.last_seen);
         }
@@ -261,15 +261,13 @@ impl HttpConnection {
             return None;
         }
         if self.skip_body > 0 {
-            return self.idle_since.checked_add(config.request_timeout);
+            return Some(after(self.idle_since, config.request_timeout));
         }
         if !self.inbuf.is_empty() {
             let started = self.head_started.unwrap_or(self.last_rx);
-            return started.checked_add(config.request_timeout);
+            return Some(after(started, config.request_timeout));
         }
-        config
-            .keep_alive_timeout
-            .and_then(|t| self.idle_since.checked_add(t))
+        config.keep_alive_timeout.map(|t| after(self.idle_since, t))
     }
 
     /// Records of requests whose responses were written since the last call.
@@ -283,7 +281,7 @@ impl HttpConnection {
         site: &Site,
         generator: &dyn Generator,
         config: &HttpConfig,
-        now: SystemTime,
+        now: Instant,
     ) {
         let mut queue_full = false;
         while !self.closing {
@@ -348,7 +346,7 @@ impl HttpConnection {
         site: &Site,
         generator: &dyn Generator,
         config: &HttpConfig,
-        now: SystemTime,
+        now: Instant,
     ) {
         let head = &self.inbuf[..len];
         let req = match parse_head(head) {
@@ -398,7 +396,7 @@ impl HttpConnection {
         method: String,
         target: String,
         config: &HttpConfig,
-        now: SystemTime,
+        now: Instant,
     ) {
         debug!("answering {status} and closing");
         let head_only = method == "HEAD";
@@ -419,7 +417,7 @@ impl HttpConnection {
         close: bool,
         record: AccessRecord,
         config: &HttpConfig,
-        now: SystemTime,
+        now: Instant,
     ) {
         let (head, body) = plan.render(head_only, close, now, &config.server);
         self.queue.push_back(Outgoing {
@@ -435,12 +433,12 @@ impl HttpConnection {
     }
 
     /// Retires the fully written front response.
-    fn finish_front(&mut self, now: SystemTime) {
+    fn finish_front(&mut self, now: Instant) {
         let Some(done) = self.queue.pop_front() else {
             return;
         };
         let mut record = done.record;
-        record.duration = now.duration_since(done.completed_at).unwrap_or_default();
+        record.duration = elapsed(done.completed_at, now);
         self.log.push(record);
         // Room in the queue: buffered pipelined requests may now be answered.
         self.dirty = true;
@@ -453,10 +451,10 @@ impl HttpConnection {
 
     /// Gives up on the current response mid-body: the framing is lost, so
     /// nothing else may follow it on this connection.
-    fn abort(&mut self, now: SystemTime) {
+    fn abort(&mut self, now: Instant) {
         if let Some(cur) = self.queue.pop_front() {
             let mut record = cur.record;
-            record.duration = now.duration_since(cur.completed_at).unwrap_or_default();
+            record.duration = elapsed(cur.completed_at, now);
             self.log.push(record);
         }
         self.queue.clear();
@@ -467,12 +465,11 @@ impl HttpConnection {
         self.dirty = true;
     }
 
-    fn check_timers(&mut self, config: &HttpConfig, now: SystemTime) {
+    fn check_timers(&mut self, config: &HttpConfig, now: Instant) {
         if self.closing || !self.queue.is_empty() {
             return;
         }
-        let reached =
-            |base: SystemTime, after: Duration| base.checked_add(after).is_some_and(|d| now >= d);
+        let reached = |base: Instant, span: Duration| now >= after(base, span);
         if self.skip_body > 0 {
             if reached(self.idle_since, config.request_timeout) {
                 // The response was already sent; there is nothing to answer.

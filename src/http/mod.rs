@@ -16,14 +16,18 @@
 //!   [`HttpConnection::take_log`].
 //!
 //! The module never reads the clock: every call that needs the time takes
-//! `now`, which also makes the timers testable.
+//! `now`, which also makes the timers testable. Points in time are one type,
+//! [`Instant`] (smoltcp's, re-exported here): the instant every caller already
+//! holds, counting microseconds since the Unix epoch (see [`crate::clock`]), so
+//! the same value runs the timers and dates the responses. Lengths of time
+//! (timeouts, durations in the access log) are `std::time::Duration`.
 //!
 //! Files: `conn.rs` (the connection state machine), `request.rs` (finding,
 //! limiting and parsing request heads), `response.rs` (deciding and rendering
 //! responses), `site.rs` (request target to file), `conditional.rs`
 //! (ETag and If-* headers), `range.rs` (byte ranges), `date.rs` (HTTP dates).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 mod conditional;
 mod conn;
@@ -39,6 +43,25 @@ mod tests;
 pub use conn::HttpConnection;
 pub use date::{format_http_date, parse_http_date};
 pub use site::Site;
+/// The one time type of this module's API (see the module documentation).
+pub use smoltcp::time::Instant;
+
+/// The wall-clock time an [`Instant`] stands for, for HTTP dates.
+fn wall_time(t: Instant) -> SystemTime {
+    crate::clock::to_system_time(t)
+}
+
+/// `base + d`, saturating instead of overflowing for absurdly long `d`.
+fn after(base: Instant, d: Duration) -> Instant {
+    let micros = i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+    Instant::from_micros(base.total_micros().saturating_add(micros))
+}
+
+/// The length of time from `earlier` to `later` (zero if `later` is earlier).
+fn elapsed(earlier: Instant, later: Instant) -> Duration {
+    let micros = later.total_micros().saturating_sub(earlier.total_micros());
+    Duration::from_micros(u64::try_from(micros).unwrap_or(0))
+}
 
 /// Settings shared by all connections.
 #[derive(Debug, Clone)]

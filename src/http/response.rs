@@ -13,12 +13,12 @@ use std::time::SystemTime;
 
 use log::warn;
 
-use super::Generator;
 use super::conditional::{if_none_match_matches, if_range_matches, make_etag, not_modified_since};
-use super::date::format_http_date;
+use super::date::{format_http_date, write_http_date};
 use super::range::{RangeOutcome, evaluate_range};
 use super::request::Request;
 use super::site::{Resolved, Site, content_type};
+use super::{Generator, Instant, wall_time};
 
 /// Methods the site knows but does not accept (405); other syntactically
 /// valid methods get 501.
@@ -95,28 +95,29 @@ impl Plan {
         self,
         head_only: bool,
         close: bool,
-        now: SystemTime,
+        now: Instant,
         server: &str,
     ) -> (Vec<u8>, Body) {
-        let mut h = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
-        h.push_str(&format!("Date: {}\r\n", format_http_date(now)));
+        let mut h = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status)).into_bytes();
+        h.extend_from_slice(b"Date: ");
+        write_http_date(&mut h, wall_time(now));
         // The server name comes from configuration; keep it from breaking
         // the head all the same.
         let server: String = server.chars().filter(|c| !c.is_control()).collect();
-        h.push_str(&format!("Server: {server}\r\n"));
+        h.extend_from_slice(format!("\r\nServer: {server}\r\n").as_bytes());
         for (name, value) in &self.headers {
-            h.push_str(&format!("{name}: {value}\r\n"));
+            h.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
         }
         if let Some(len) = self.content_length {
-            h.push_str(&format!("Content-Length: {len}\r\n"));
+            h.extend_from_slice(format!("Content-Length: {len}\r\n").as_bytes());
         }
-        h.push_str(if close {
-            "Connection: close\r\n\r\n"
+        h.extend_from_slice(if close {
+            b"Connection: close\r\n\r\n"
         } else {
-            "Connection: keep-alive\r\n\r\n"
+            b"Connection: keep-alive\r\n\r\n"
         });
         let body = if head_only { Body::Empty } else { self.body };
-        (h.into_bytes(), body)
+        (h, body)
     }
 }
 

@@ -17,6 +17,8 @@ use std::time::SystemTime;
 
 use log::{debug, warn};
 
+use super::{Instant, wall_time};
+
 /// The site root. [`Site::open`] canonicalizes the root; it fails if it is
 /// not a directory.
 #[derive(Debug, Clone)]
@@ -61,8 +63,8 @@ impl Site {
 
     /// The same site, but every file reports `mtime` as its modification time (so
     /// Last-Modified and ETag do not depend on when the files were checked out).
-    pub fn with_fixed_mtime(mut self, mtime: SystemTime) -> Site {
-        self.fixed_mtime = Some(mtime);
+    pub fn with_fixed_mtime(mut self, mtime: Instant) -> Site {
+        self.fixed_mtime = Some(wall_time(mtime));
         self
     }
 

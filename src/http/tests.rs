@@ -109,8 +109,18 @@ impl TestSite {
     }
 }
 
-fn t0() -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+fn t0() -> Instant {
+    Instant::from_secs(1_700_000_000)
+}
+
+/// `t + d` (the std duration the config holds added to the API's instant).
+fn plus(t: Instant, d: Duration) -> Instant {
+    t + smoltcp::time::Duration::from(d)
+}
+
+/// `t - d`.
+fn minus(t: Instant, d: Duration) -> Instant {
+    t - smoltcp::time::Duration::from(d)
 }
 
 /// A parsed response.
@@ -202,7 +212,7 @@ struct Client<'a> {
     conn: HttpConnection,
     site: &'a Site,
     config: HttpConfig,
-    now: SystemTime,
+    now: Instant,
     out: Vec<u8>,
     /// Size of the buffer given to write_output.
     chunk: usize,
@@ -463,11 +473,11 @@ fn request_body_is_skipped_for_the_next_request() {
     let mut c = Client::new(&ts.site);
     c.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc");
     assert_eq!(parse_all(&c.take(), &[false])[0].status, 405);
-    c.now = t0() + Duration::from_secs(3);
+    c.now = plus(t0(), Duration::from_secs(3));
     c.send(b"def");
-    let deadline = c.now + config.request_timeout;
+    let deadline = plus(c.now, config.request_timeout);
     assert_eq!(c.conn.next_deadline(&config), Some(deadline));
-    c.now = deadline - Duration::from_millis(1);
+    c.now = minus(deadline, Duration::from_millis(1));
     assert_eq!(c.send(b""), Verdict::Continue);
     c.now = deadline;
     assert_eq!(c.send(b""), Verdict::Close);
@@ -690,19 +700,19 @@ fn request_timeout_408() {
     assert_eq!(c.send(b"GET / HT"), Verdict::Continue);
     assert_eq!(
         c.conn.next_deadline(&config),
-        Some(t0() + config.request_timeout)
+        Some(plus(t0(), config.request_timeout))
     );
     // More bytes do not restart the timer: it runs from the first byte.
-    c.now = t0() + Duration::from_secs(4);
+    c.now = plus(t0(), Duration::from_secs(4));
     c.send(b"TP/1.1\r\nHost");
     assert_eq!(
         c.conn.next_deadline(&config),
-        Some(t0() + config.request_timeout)
+        Some(plus(t0(), config.request_timeout))
     );
-    c.now = t0() + config.request_timeout - Duration::from_millis(1);
+    c.now = minus(plus(t0(), config.request_timeout), Duration::from_millis(1));
     assert_eq!(c.send(b""), Verdict::Continue);
     assert!(c.take().is_empty());
-    c.now = t0() + config.request_timeout;
+    c.now = plus(t0(), config.request_timeout);
     assert_eq!(c.send(b""), Verdict::Close);
     let r = parse_all(&c.take(), &[false]).remove(0);
     assert_eq!(r.status, 408);
@@ -715,9 +725,9 @@ fn request_timeout_408() {
     assert_eq!(parse_all(&c.take(), &[false]).len(), 1);
     assert_eq!(
         c.conn.next_deadline(&config),
-        Some(t0() + config.request_timeout)
+        Some(plus(t0(), config.request_timeout))
     );
-    c.now = t0() + Duration::from_secs(60);
+    c.now = plus(t0(), Duration::from_secs(60));
     assert_eq!(c.send(b""), Verdict::Close);
     assert_eq!(parse_all(&c.take(), &[false])[0].status, 408);
 }
@@ -728,16 +738,16 @@ fn keep_alive_idle_timeout() {
     let config = HttpConfig::default();
     let ka = config.keep_alive_timeout.unwrap();
     let mut c = Client::new(&ts.site);
-    assert_eq!(c.conn.next_deadline(&config), Some(t0() + ka));
-    c.now = t0() + Duration::from_secs(2);
+    assert_eq!(c.conn.next_deadline(&config), Some(plus(t0(), ka)));
+    c.now = plus(t0(), Duration::from_secs(2));
     c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(parse_all(&c.take(), &[false]).len(), 1);
     // The idle timer restarts when the response has been written.
     let idle_from = c.now;
-    assert_eq!(c.conn.next_deadline(&config), Some(idle_from + ka));
-    c.now = idle_from + ka - Duration::from_millis(1);
+    assert_eq!(c.conn.next_deadline(&config), Some(plus(idle_from, ka)));
+    c.now = minus(plus(idle_from, ka), Duration::from_millis(1));
     assert_eq!(c.send(b""), Verdict::Continue);
-    c.now = idle_from + ka;
+    c.now = plus(idle_from, ka);
     assert_eq!(c.send(b""), Verdict::Close);
     assert!(c.take().is_empty(), "idle close sends nothing");
 
@@ -750,7 +760,7 @@ fn keep_alive_idle_timeout() {
     assert_eq!(c.conn.next_deadline(&config), None);
     c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(c.conn.next_deadline(&config), None);
-    c.now = t0() + Duration::from_secs(10_000_000);
+    c.now = plus(t0(), Duration::from_secs(10_000_000));
     assert_eq!(c.send(b""), Verdict::Continue);
 }
 
@@ -1170,13 +1180,13 @@ fn access_log_records() {
     let ts = TestSite::new();
     let config = HttpConfig::default();
     let mut conn = HttpConnection::new(t0());
-    let t1 = t0() + Duration::from_millis(5);
+    let t1 = plus(t0(), Duration::from_millis(5));
     conn.receive(b"GET /digits.txt?x=1 HTTP/1.1\r\nHost: t\r\n\r\n", t1);
-    conn.poll(&ts.site, &config, t1 + Duration::from_millis(1));
+    conn.poll(&ts.site, &config, plus(t1, Duration::from_millis(1)));
     let mut buf = [0u8; 4096];
-    conn.write_output(&mut buf[..20], t1 + Duration::from_millis(2));
+    conn.write_output(&mut buf[..20], plus(t1, Duration::from_millis(2)));
     assert!(conn.take_log().is_empty(), "not fully written yet");
-    conn.write_output(&mut buf, t1 + Duration::from_millis(30));
+    conn.write_output(&mut buf, plus(t1, Duration::from_millis(30)));
     let log = conn.take_log();
     assert_eq!(log.len(), 1);
     let rec = &log[0];
@@ -1295,11 +1305,11 @@ fn garbage_never_panics() {
         let mut v = c.send(b"");
         if v == Verdict::Continue {
             // Whatever is still pending must be settled by the timers.
-            c.now = t0() + config.request_timeout + Duration::from_secs(1);
+            c.now = plus(t0(), config.request_timeout + Duration::from_secs(1));
             v = c.send(b"");
         }
         if v == Verdict::Continue {
-            c.now += Duration::from_secs(3600);
+            c.now = plus(c.now, Duration::from_secs(3600));
             v = c.send(b"");
         }
         assert_eq!(v, Verdict::Close, "input {input:?}");

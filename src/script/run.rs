@@ -33,7 +33,7 @@ use super::device::{ScriptDevice, Wire};
 use super::parse::format_secs;
 use super::parse::{Dir, Event, Flags, Script, SegmentSpec, SeqSpec, TcpOpt, Val, When};
 use super::wire::{self, DEFAULT_PEER_PORT, DEFAULT_PORT, Injection, PEER_IP, Seen};
-use crate::clock::{Clock, VIRTUAL_EPOCH, VirtualClock, to_system_time};
+use crate::clock::{Clock, VIRTUAL_EPOCH, VirtualClock};
 use crate::device::capture::{CaptureSink, FrameObserver};
 use crate::device::knobs::{KnobsLayer, RewriteConfig};
 use crate::http::Site;
@@ -140,7 +140,7 @@ impl Engine {
                     opts.www.display()
                 )
             })?
-            .with_fixed_mtime(to_system_time(VIRTUAL_EPOCH));
+            .with_fixed_mtime(VIRTUAL_EPOCH);
         let capacity = 4 * opts.max_conns + 64;
         let table = Rc::new(RefCell::new(ConnTable::new(MAC, capacity)));
         let observers: Vec<Rc<RefCell<dyn FrameObserver>>> = vec![table.clone()];
