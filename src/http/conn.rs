@@ -9,7 +9,9 @@
 //! [`HttpConnection::take_log`].
 //!
 //! Shape: unparsed input accumulates in `inbuf`; `poll` cuts complete heads
-//! off its front, discards any request body, and queues one rendered
+//! off its front, discards any request body (a count or chunked framing,
+//! followed by `body.rs` so the next pipelined request is found exactly; one
+//! that cannot be followed closes the connection), and queues one rendered
 //! response per request (at most [`MAX_QUEUED`], so a pipelining client
 //! cannot make us open many files); `write_output` drains the queue front
 //! to back. Once a response that needs the connection closed is queued,
@@ -21,8 +23,10 @@ use std::time::Duration;
 
 use log::{debug, warn};
 
+use super::body::{BodySkip, MAX_SKIPPED_BODY, Progress};
 use super::request::{
-    HeadScanner, MAX_HEADER_BLOCK, MAX_REQUEST_LINE, Scan, log_text, parse_head, request_line_parts,
+    Framing, HeadScanner, MAX_HEADER_BLOCK, MAX_REQUEST_LINE, Scan, log_text, parse_head,
+    request_line_parts,
 };
 use super::response::{Body, Plan, plan_request};
 use super::{AccessRecord, HttpConfig, Instant, Site, Verdict, after, elapsed};
@@ -34,9 +38,6 @@ const INPUT_SLACK: usize = 32 * 1024;
 pub(super) const INPUT_CAP: usize = MAX_REQUEST_LINE + MAX_HEADER_BLOCK + INPUT_SLACK;
 /// Responses queued at once: the one being written and one more.
 pub(super) const MAX_QUEUED: usize = 2;
-/// Largest request body we read and discard to keep the connection usable;
-/// beyond it we answer and close instead.
-pub(super) const MAX_SKIPPED_BODY: u64 = 1024 * 1024;
 
 /// One response on its way out.
 struct Outgoing {
@@ -60,8 +61,8 @@ impl Outgoing {
 pub struct HttpConnection {
     inbuf: Vec<u8>,
     scanner: HeadScanner,
-    /// Body bytes of an answered request still to be read and dropped.
-    skip_body: u64,
+    /// The body of an answered request, still to be read and dropped.
+    body: Option<BodySkip>,
     queue: VecDeque<Outgoing>,
     /// No further request will be read; close once `queue` is empty.
     closing: bool,
@@ -86,7 +87,7 @@ impl HttpConnection {
         HttpConnection {
             inbuf: Vec::new(),
             scanner: HeadScanner::default(),
-            skip_body: 0,
+            body: None,
             queue: VecDeque::new(),
             closing: false,
             peer_closed: false,
@@ -119,18 +120,20 @@ impl HttpConnection {
         self.idle_since = now;
         self.dirty = true;
         let mut data = data;
-        if self.skip_body > 0 && self.inbuf.is_empty() {
+        if let Some(body) = self.body.as_mut()
+            && self.inbuf.is_empty()
+        {
             // Body bytes to discard need not pass through the buffer.
-            let n = usize::try_from(self.skip_body)
-                .unwrap_or(usize::MAX)
-                .min(data.len());
-            data = &data[n..];
-            self.skip_body -= n as u64;
+            let (used, progress) = body.skip(data);
+            data = &data[used..];
+            if !self.body_progress(progress) {
+                return;
+            }
         }
         if data.is_empty() {
             return;
         }
-        if self.skip_body == 0 && self.head_started.is_none() {
+        if self.body.is_none() && self.head_started.is_none() {
             self.head_started = Some(now);
         }
         if data.len() > self.input_room() {
@@ -260,7 +263,7 @@ impl HttpConnection {
             // Progress is driven by the socket taking our output.
             return None;
         }
-        if self.skip_body > 0 {
+        if self.body.is_some() {
             return Some(after(self.idle_since, config.request_timeout));
         }
         if !self.inbuf.is_empty() {
@@ -285,13 +288,10 @@ impl HttpConnection {
     ) {
         let mut queue_full = false;
         while !self.closing {
-            if self.skip_body > 0 {
-                let n = usize::try_from(self.skip_body)
-                    .unwrap_or(usize::MAX)
-                    .min(self.inbuf.len());
-                self.inbuf.drain(..n);
-                self.skip_body -= n as u64;
-                if self.skip_body > 0 {
+            if let Some(body) = self.body.as_mut() {
+                let (used, progress) = body.skip(&self.inbuf);
+                self.inbuf.drain(..used);
+                if !self.body_progress(progress) || self.body.is_some() {
                     break;
                 }
             }
@@ -318,7 +318,7 @@ impl HttpConnection {
         }
         if self.peer_closed && !self.closing && !queue_full {
             // Whatever is left cannot become a complete request any more.
-            if !self.inbuf.is_empty() || self.skip_body > 0 {
+            if !self.inbuf.is_empty() || self.body.is_some() {
                 debug!(
                     "peer closed with {} bytes of a partial request",
                     self.inbuf.len()
@@ -328,9 +328,9 @@ impl HttpConnection {
         }
         if self.closing {
             self.inbuf = Vec::new();
-            self.skip_body = 0;
+            self.body = None;
         }
-        if self.inbuf.is_empty() || self.skip_body > 0 {
+        if self.inbuf.is_empty() || self.body.is_some() {
             self.head_started = None;
         } else if self.head_started.is_none() {
             // The leftover of a pipelined feed: its bytes came with the last input.
@@ -361,20 +361,20 @@ impl HttpConnection {
         self.scanner.reset();
         self.head_started = None;
 
-        let mut close =
-            req.minor_version == 0 || req.connection_close || config.close_after_response;
-        if req.transfer_encoding {
-            // We do not decode chunked bodies, so the stream cannot be followed.
-            close = true;
-        } else if req.content_length > 0 {
-            // A client waiting for 100-continue may never send the body, so
-            // waiting to skip it could stall; closing is the safe answer.
-            if req.content_length > MAX_SKIPPED_BODY || req.expect_continue {
-                close = true;
-            } else {
-                self.skip_body = req.content_length;
-            }
+        let mut close = req.minor_version == 0
+            || req.connection_close
+            || req.framing_suspect
+            || config.close_after_response;
+        // A client waiting for 100-continue may never send the body, so
+        // waiting to skip it could stall; closing is the safe answer.
+        if req.framing != Framing::None && !close && !req.expect_continue {
+            self.body = match req.framing {
+                Framing::Length(n) if n <= MAX_SKIPPED_BODY => Some(BodySkip::Length(n)),
+                Framing::Chunked => Some(BodySkip::chunked()),
+                _ => None,
+            };
         }
+        close |= req.framing != Framing::None && self.body.is_none();
         let plan = plan_request(&req, site, generator);
         close |= plan.forces_close();
         let record = AccessRecord {
@@ -432,6 +432,25 @@ impl HttpConnection {
         }
     }
 
+    /// Acts on where the body being skipped stands; false if nothing more
+    /// should be read (the body could not be followed, so the connection
+    /// closes once the answer already queued is written).
+    fn body_progress(&mut self, progress: Progress) -> bool {
+        match progress {
+            Progress::NeedMore => {}
+            Progress::Done => self.body = None,
+            Progress::Stop(why) => {
+                debug!("request body: {why}; closing after the response");
+                self.body = None;
+                self.closing = true;
+                self.inbuf = Vec::new();
+                self.dirty = true;
+                return false;
+            }
+        }
+        true
+    }
+
     /// Retires the fully written front response.
     fn finish_front(&mut self, now: Instant) {
         let Some(done) = self.queue.pop_front() else {
@@ -460,7 +479,7 @@ impl HttpConnection {
         self.queue.clear();
         self.closing = true;
         self.inbuf = Vec::new();
-        self.skip_body = 0;
+        self.body = None;
         self.head_started = None;
         self.dirty = true;
     }
@@ -470,7 +489,7 @@ impl HttpConnection {
             return;
         }
         let reached = |base: Instant, span: Duration| now >= after(base, span);
-        if self.skip_body > 0 {
+        if self.body.is_some() {
             if reached(self.idle_since, config.request_timeout) {
                 // The response was already sent; there is nothing to answer.
                 debug!("request body stalled; closing");

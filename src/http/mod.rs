@@ -23,19 +23,25 @@
 //! (timeouts, durations in the access log) are `std::time::Duration`.
 //!
 //! Files: `conn.rs` (the connection state machine), `request.rs` (finding,
-//! limiting and parsing request heads), `response.rs` (deciding and rendering
-//! responses), `site.rs` (request target to file), `conditional.rs`
-//! (ETag and If-* headers), `range.rs` (byte ranges), `date.rs` (HTTP dates).
+//! limiting and parsing request heads), `host.rs` (the Host field's syntax),
+//! `body.rs` (skipping request bodies, chunked ones decoded), `response.rs`
+//! (deciding and rendering responses), `target.rs` (request target to clean
+//! path: decoding, dot segments), `site.rs` (clean path to file),
+//! `conditional.rs` (ETag and If-* headers), `range.rs` (byte ranges),
+//! `date.rs` (HTTP dates).
 
 use std::time::{Duration, SystemTime};
 
+mod body;
 mod conditional;
 mod conn;
 mod date;
+mod host;
 mod range;
 mod request;
 mod response;
 mod site;
+mod target;
 
 #[cfg(test)]
 mod tests;

@@ -5,8 +5,9 @@
 //! redirect for a directory requested without its trailing slash, or the
 //! reason it cannot be served (400 or 404).
 //!
-//! Safety comes in two layers: the decoded path is checked syntactically
-//! (no `..`, no encoded separators, no NUL), and the joined path is then
+//! Safety comes in two layers: the target is reduced to a clean path
+//! (`target.rs`: no dot segments, nothing above the root, no encoded
+//! separators, no NUL), and the joined path is then
 //! canonicalized (following symlinks) and must still lie under the
 //! canonical root, so a symlink cannot lead outside it.
 
@@ -17,6 +18,7 @@ use std::time::SystemTime;
 
 use log::{debug, warn};
 
+use super::target::{Target, clean_target};
 use super::{Instant, wall_time};
 
 /// The site root. [`Site::open`] canonicalizes the root; it fails if it is
@@ -80,24 +82,19 @@ impl Site {
 
     /// Maps a request target to what should be served.
     pub(super) fn resolve(&self, target: &str) -> Resolved {
-        let Some((raw_path, query)) = split_target(target) else {
-            debug!("target {target:?} is not a path");
-            return Resolved::BadRequest;
+        let (path, query) = match clean_target(target) {
+            Target::Path { path, query } => (path, query),
+            Target::Climbs => {
+                debug!("target {target:?} climbs above the root");
+                return Resolved::BadRequest;
+            }
+            Target::Bad => {
+                debug!("target {target:?} is not a path, or escapes wrongly");
+                return Resolved::BadRequest;
+            }
         };
-        let Some(decoded) = percent_decode(raw_path) else {
-            debug!("target {target:?} has a bad escape or forbidden byte");
-            return Resolved::BadRequest;
-        };
-        let Ok(decoded) = String::from_utf8(decoded) else {
-            debug!("target {target:?} is not UTF-8 once decoded");
-            return Resolved::BadRequest;
-        };
-        let segments: Vec<&str> = decoded.split('/').filter(|s| !s.is_empty()).collect();
-        if segments.contains(&"..") {
-            debug!("target {target:?} climbs with ..");
-            return Resolved::BadRequest;
-        }
-        // Dotfiles (and "." segments) are never served.
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        // Dotfiles are never served.
         if segments.iter().any(|s| s.starts_with('.')) {
             return Resolved::NotFound;
         }
@@ -110,7 +107,7 @@ impl Site {
             return Resolved::NotFound;
         };
         if meta.is_dir() {
-            if !decoded.ends_with('/') {
+            if !path.ends_with('/') {
                 // Rebuilt from the clean segments: collapsing empty ones means
                 // "//host" style targets cannot become protocol-relative URLs.
                 let mut location = String::from("/");
@@ -130,7 +127,7 @@ impl Site {
             };
             return open_regular(&index, name);
         }
-        if decoded.ends_with('/') {
+        if path.ends_with('/') {
             // A file named as if it were a directory.
             return Resolved::NotFound;
         }
@@ -180,68 +177,6 @@ fn open_regular(path: &Path, name: PathBuf) -> Resolved {
             warn!("cannot stat {}: {e}", path.display());
             Resolved::NotFound
         }
-    }
-}
-
-/// Splits a target into its path and query, dropping any fragment and the
-/// scheme and authority of an absolute-form target. `None` unless the path
-/// starts with `/`.
-fn split_target(target: &str) -> Option<(&str, Option<&str>)> {
-    let mut t = target.split('#').next().unwrap_or_default();
-    let scheme_end = t.find("://");
-    if let Some(i) = scheme_end
-        && (t[..i].eq_ignore_ascii_case("http") || t[..i].eq_ignore_ascii_case("https"))
-    {
-        let rest = &t[i + 3..];
-        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-        t = &rest[authority_end..];
-        if !t.starts_with('/') {
-            // "http://host" or "http://host?q": the path is "/".
-            return Some(("/", t.strip_prefix('?')));
-        }
-    }
-    let (path, query) = match t.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (t, None),
-    };
-    path.starts_with('/').then_some((path, query))
-}
-
-/// Decodes `%XX` escapes. `None` for a malformed escape, and for bytes that
-/// would change how the path splits or ends: `/` written as `%2F`, `\` in
-/// any form, and NUL.
-fn percent_decode(path: &str) -> Option<Vec<u8>> {
-    let b = path.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let hi = hex_value(*b.get(i + 1)?)?;
-                let lo = hex_value(*b.get(i + 2)?)?;
-                let c = hi << 4 | lo;
-                if matches!(c, b'/' | b'\\' | 0) {
-                    return None;
-                }
-                out.push(c);
-                i += 3;
-            }
-            b'\\' | 0 => return None,
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    Some(out)
-}
-
-fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
     }
 }
 
@@ -298,33 +233,6 @@ pub(super) fn content_type(path: &Path) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn splits_targets() {
-        assert_eq!(split_target("/a/b?x=1#f"), Some(("/a/b", Some("x=1"))));
-        assert_eq!(split_target("/a#f?x"), Some(("/a", None)));
-        assert_eq!(split_target("http://h:80/a?q"), Some(("/a", Some("q"))));
-        assert_eq!(split_target("HTTPS://h"), Some(("/", None)));
-        assert_eq!(split_target("http://h?q"), Some(("/", Some("q"))));
-        assert_eq!(split_target("*"), None);
-        assert_eq!(split_target("a/b"), None);
-        assert_eq!(split_target("ftp://h/a"), None);
-        assert_eq!(split_target("?x"), None);
-    }
-
-    #[test]
-    fn decodes_percent_escapes() {
-        assert_eq!(percent_decode("/a%20b%41").as_deref(), Some(&b"/a bA"[..]));
-        assert_eq!(
-            percent_decode("/%e2%82%ac").as_deref(),
-            Some("/€".as_bytes())
-        );
-        for bad in [
-            "/%", "/%4", "/%zz", "/%2f", "/%2F", "/%5c", "/%5C", "/%00", "/a\\b",
-        ] {
-            assert_eq!(percent_decode(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn encodes_locations() {

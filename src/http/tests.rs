@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::conn::{INPUT_CAP, MAX_SKIPPED_BODY};
+use super::body::MAX_SKIPPED_BODY;
+use super::conn::INPUT_CAP;
 use super::*;
 
 const OUTSIDE: &[u8] = b"OUTSIDE SECRET CONTENT";
@@ -502,25 +503,125 @@ fn oversized_body_answers_and_closes() {
 }
 
 #[test]
-fn transfer_encoding_closes() {
+fn chunked_bodies_are_skipped_for_the_next_request() {
     let ts = TestSite::new();
+    let next = "GET /sub/ HTTP/1.1\r\nHost: t\r\n\r\n";
+    for (method, status) in [("POST", 405), ("GET", 200), ("FOO", 501)] {
+        let req = format!(
+            "{method} / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n\
+             5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n{next}"
+        );
+        let mut c = Client::new(&ts.site);
+        let v = c.send(req.as_bytes());
+        let out = c.take();
+        if status == 501 {
+            // An unknown method closes (the framing of what follows is in doubt).
+            assert_eq!(v, Verdict::Close);
+            assert_eq!(parse_all(&out, &[false])[0].status, 501);
+            continue;
+        }
+        assert_eq!(v, Verdict::Continue, "{method}");
+        let rs = parse_all(&out, &[false, false]);
+        assert_eq!(rs[0].status, status, "{method}");
+        assert!(!rs[0].closes());
+        assert_eq!((rs[1].status, rs[1].body.as_slice()), (200, SUB_INDEX));
+    }
+
+    // The same body trickling in one byte at a time, after its answer went out.
+    let mut c = Client::new(&ts.site);
+    c.send(b"POST /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+    assert_eq!(parse_all(&c.take(), &[false])[0].status, 405);
+    for b in b"3\r\nGET\r\n0\r\n\r\n" {
+        c.send(std::slice::from_ref(b));
+    }
+    assert!(c.take().is_empty(), "chunk data is not a request");
+    c.send(next.as_bytes());
+    assert_eq!(parse_all(&c.take(), &[false])[0].body, SUB_INDEX);
+}
+
+#[test]
+fn chunked_bodies_that_cannot_be_followed_close() {
+    let ts = TestSite::new();
+    let head = "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let next = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+    let huge = format!("{:x}\r\n", MAX_SKIPPED_BODY + 1);
+    for body in [
+        "zz\r\n",
+        "3\r\nabcd\r\n",
+        "3\nabc\r\n",
+        "0\r\nbad trailer\r\n\r\n",
+        &huge,
+    ] {
+        let mut c = Client::new(&ts.site);
+        let v = c.send(format!("{head}{body}{next}").as_bytes());
+        // The answer (already on its way) is written, then the connection closes;
+        // nothing after the bad body is taken as a request.
+        assert_eq!(v, Verdict::Close, "{body:?}");
+        let rs = parse_all(&c.take(), &[false]);
+        assert_eq!(rs[0].status, 405, "{body:?}");
+        assert_eq!(c.conn.take_log().len(), 1);
+    }
+    // A big body is read up to the limit, then the connection closes.
+    let mut c = Client::new(&ts.site);
+    c.send(head.as_bytes());
+    let chunk = format!("10000\r\n{}\r\n", "z".repeat(0x10000));
+    let mut verdict = Verdict::Continue;
+    for _ in 0..(MAX_SKIPPED_BODY / 0x10000 + 2) {
+        verdict = c.send(chunk.as_bytes());
+    }
+    assert_eq!(verdict, Verdict::Close);
+    assert_eq!(parse_all(&c.take(), &[false])[0].status, 405);
+}
+
+#[test]
+fn transfer_encoding_rules() {
+    let ts = TestSite::new();
+    let body = "3\r\nabc\r\n0\r\n\r\n";
     let cases = [
-        ("POST", "Transfer-Encoding: chunked\r\n", 405),
-        ("FOO", "Transfer-Encoding: chunked\r\n", 501),
+        // TE overrides Content-Length (RFC 9112 §6.3), and the connection closes.
         (
             "POST",
             "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n",
+            405,
+        ),
+        (
+            "GET",
+            "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n",
+            200,
+        ),
+        // Codings we do not understand: 501 (§6.1).
+        ("GET", "Transfer-Encoding: xchunked\r\n", 501),
+        ("GET", "Transfer-Encoding: gzip\r\n", 501),
+        ("POST", "Transfer-Encoding: gzip, chunked\r\n", 501),
+        // A list that does not end in one chunked: the length is unknown (§6.3).
+        ("POST", "Transfer-Encoding: chunked, gzip\r\n", 400),
+        (
+            "POST",
+            "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
             400,
         ),
-        ("GET", "Transfer-Encoding: chunked\r\n", 200),
+        // A client waiting for 100-continue may never send the body.
+        (
+            "POST",
+            "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n",
+            405,
+        ),
     ];
     for (m, extra, status) in cases {
-        let req = format!("{m} / HTTP/1.1\r\nHost: t\r\n{extra}\r\n3\r\nabc\r\n0\r\n\r\n");
-        let (r, v) = exchange(&ts.site, &req);
-        assert_eq!(r.status, status, "{m} {extra}");
-        assert!(r.closes());
+        let req = format!("{m} / HTTP/1.1\r\nHost: t\r\n{extra}\r\n{body}GET / HTTP/1.1\r\n\r\n");
+        let mut c = Client::new(&ts.site);
+        let v = c.send(req.as_bytes());
+        let rs = parse_all(&c.take(), &[false]);
+        assert_eq!(rs[0].status, status, "{m} {extra:?}");
+        assert!(rs[0].closes(), "{m} {extra:?}");
         assert_eq!(v, Verdict::Close);
     }
+    // HTTP/1.0 with Transfer-Encoding: faulty framing, answered and closed.
+    let (r, v) = exchange(
+        &ts.site,
+        &format!("GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n{body}"),
+    );
+    assert_eq!((r.status, v), (200, Verdict::Close));
 }
 
 #[test]
@@ -578,7 +679,7 @@ fn close_after_response_config() {
 #[test]
 fn unsupported_version() {
     let ts = TestSite::new();
-    for v in ["HTTP/2.0", "HTTP/3", "HTTP/1.2", "HTTP/0.9"] {
+    for v in ["HTTP/2.0", "HTTP/3", "HTTP/0.9", "HTTP/1.10"] {
         let (r, verdict) = exchange(&ts.site, &format!("GET / {v}\r\nHost: t\r\n\r\n"));
         assert_eq!(r.status, 505, "{v}");
         assert!(r.closes());
@@ -594,12 +695,77 @@ fn unsupported_version() {
 }
 
 #[test]
+fn later_http_1_versions_are_served_as_1_1() {
+    let ts = TestSite::new();
+    for v in ["HTTP/1.2", "HTTP/1.9"] {
+        let (r, verdict) = exchange(&ts.site, &format!("GET / {v}\r\nHost: t\r\n\r\n"));
+        assert_eq!((r.status, r.body.as_slice()), (200, INDEX), "{v}");
+        // As 1.1: the connection stays open.
+        assert_eq!(
+            (r.header("Connection"), verdict),
+            (Some("keep-alive"), Verdict::Continue)
+        );
+    }
+    // ... and need a Host, as 1.1 does.
+    let (r, _) = exchange(&ts.site, "GET / HTTP/1.2\r\n\r\n");
+    assert_eq!(r.status, 400);
+}
+
+#[test]
+fn http_0_9_request_line_is_answered_at_once() {
+    let ts = TestSite::new();
+    let mut c = Client::new(&ts.site);
+    // No version, no header block to wait for: 400 and close now, not at the
+    // request timeout.
+    assert_eq!(c.send(b"GET /\r\n"), Verdict::Close);
+    let r = parse_all(&c.take(), &[false]).remove(0);
+    assert_eq!(r.status, 400);
+    assert!(r.closes());
+    assert_eq!(c.conn.take_log()[0].target, "/");
+}
+
+#[test]
+fn invalid_host_fields() {
+    let ts = TestSite::new();
+    for host in [
+        "Host: a b",
+        "Host: a/b",
+        "Host: user@h",
+        "Host: [::1",
+        "Host: h:x",
+        "Host: a\r\nHost: a",
+    ] {
+        let (r, v) = exchange(&ts.site, &format!("GET / HTTP/1.1\r\n{host}\r\n\r\n"));
+        assert_eq!((r.status, v), (400, Verdict::Close), "{host:?}");
+        assert!(r.closes());
+    }
+    for host in [
+        "Host: 192.168.69.1",
+        "Host: [fdaa::1]:80",
+        "Host: localhost:8080",
+        "Host:",
+    ] {
+        let (r, _) = exchange(&ts.site, &format!("GET / HTTP/1.1\r\n{host}\r\n\r\n"));
+        assert_eq!(r.status, 200, "{host:?}");
+    }
+    // HTTP/1.0 needs no Host, but one that is there must be valid.
+    assert_eq!(exchange(&ts.site, "GET / HTTP/1.0\r\n\r\n").0.status, 200);
+    assert_eq!(
+        exchange(&ts.site, "GET / HTTP/1.0\r\nHost: a b\r\n\r\n")
+            .0
+            .status,
+        400
+    );
+}
+
+#[test]
 fn bad_requests_close() {
     let ts = TestSite::new();
     let cases: &[&[u8]] = &[
         b"GET / HTTP/1.1\r\n\r\n",
         b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
-        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
         b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1x\r\n\r\n",
         b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 2\r\n\r\n",
         b"GET / HTTP/1.1\r\nHost: a\rX: y\r\n\r\n",
@@ -945,7 +1111,8 @@ fn traversal_and_hidden_files() {
         ("/.%2e/", 400),
         ("/%2E./", 400),
         ("/sub/../../outside.txt", 400),
-        ("/sub/..", 400),
+        ("/sub/../..", 400),
+        ("/./../outside.txt", 400),
         ("/a/%2f/b", 400),
         ("/%2F", 400),
         ("/a\\b", 400),
@@ -960,8 +1127,8 @@ fn traversal_and_hidden_files() {
         ("/.secret", 404),
         ("/%2esecret", 404),
         ("/tosecret.txt", 404),
-        ("/sub/./index.html", 404),
-        ("/.", 404),
+        ("/sub/../.secret", 404),
+        ("/./.secret", 404),
     ];
     for (target, status) in cases {
         for method in ["GET", "HEAD"] {
@@ -974,6 +1141,32 @@ fn traversal_and_hidden_files() {
             assert!(!hay.contains("SECRET"), "{target} leaked a file");
         }
     }
+}
+
+#[test]
+fn dot_segments_are_removed() {
+    let ts = TestSite::new();
+    for target in [
+        "/./index.html",
+        "/x/../index.html",
+        "/sub/../index.html",
+        "/%2e/index.html",
+        "/x/%2e%2e/index.html",
+        "//index.html",
+        "/.",
+        "/sub/..",
+        "/sub/x/../../",
+    ] {
+        let (r, _) = get(&ts.site, target);
+        assert_eq!((r.status, r.body.as_slice()), (200, INDEX), "{target}");
+    }
+    assert_eq!(get(&ts.site, "/sub/./index.html").0.body, SUB_INDEX);
+    assert_eq!(get(&ts.site, "/sub/.").0.body, SUB_INDEX);
+    // ".." removes an empty segment, as in RFC 3986's algorithm.
+    assert_eq!(get(&ts.site, "/sub//../").0.body, SUB_INDEX);
+    // A directory reached through dot segments redirects to its clean name.
+    let (r, _) = get(&ts.site, "/x/../sub");
+    assert_eq!((r.status, r.header("Location")), (301, Some("/sub/")));
 }
 
 #[test]
