@@ -39,10 +39,10 @@ pub(super) const INPUT_CAP: usize = MAX_REQUEST_LINE + MAX_HEADER_BLOCK + INPUT_
 /// Responses queued at once: the one being written and one more.
 pub(super) const MAX_QUEUED: usize = 2;
 
-/// One response on its way out.
+/// One response on its way out. Its head is in the connection's `heads`.
 struct Outgoing {
-    head: Vec<u8>,
-    head_pos: usize,
+    /// Bytes of the head not yet written.
+    head_left: usize,
     body: Body,
     /// Access record, completed when the last byte is written.
     record: AccessRecord,
@@ -52,7 +52,7 @@ struct Outgoing {
 
 impl Outgoing {
     fn done(&self) -> bool {
-        self.head_pos == self.head.len() && self.body.remaining() == 0
+        self.head_left == 0 && self.body.remaining() == 0
     }
 }
 
@@ -64,6 +64,10 @@ pub struct HttpConnection {
     /// The body of an answered request, still to be read and dropped.
     body: Option<BodySkip>,
     queue: VecDeque<Outgoing>,
+    /// The unwritten heads of the queued responses, in order, from
+    /// `heads_pos` on: one buffer reused for every response.
+    heads: Vec<u8>,
+    heads_pos: usize,
     /// No further request will be read; close once `queue` is empty.
     closing: bool,
     peer_closed: bool,
@@ -89,6 +93,8 @@ impl HttpConnection {
             scanner: HeadScanner::default(),
             body: None,
             queue: VecDeque::new(),
+            heads: Vec::new(),
+            heads_pos: 0,
             closing: false,
             peer_closed: false,
             dirty: false,
@@ -188,20 +194,23 @@ impl HttpConnection {
             let Some(cur) = self.queue.front_mut() else {
                 break;
             };
-            if cur.head_pos < cur.head.len() {
-                let k = (cur.head.len() - cur.head_pos).min(out.len() - n);
-                out[n..n + k].copy_from_slice(&cur.head[cur.head_pos..cur.head_pos + k]);
-                cur.head_pos += k;
+            if cur.head_left > 0 {
+                let k = cur.head_left.min(out.len() - n);
+                let from = self.heads_pos;
+                out[n..n + k].copy_from_slice(&self.heads[from..from + k]);
+                self.heads_pos += k;
+                cur.head_left -= k;
                 n += k;
                 continue;
             }
             match &mut cur.body {
                 Body::Empty => {}
-                Body::Bytes { data, pos } => {
-                    if *pos < data.len() {
-                        let k = (data.len() - *pos).min(out.len() - n);
-                        out[n..n + k].copy_from_slice(&data[*pos..*pos + k]);
-                        *pos += k;
+                Body::Memory { .. } => {
+                    let src = cur.body.memory();
+                    if !src.is_empty() {
+                        let k = src.len().min(out.len() - n);
+                        out[n..n + k].copy_from_slice(&src[..k]);
+                        cur.body.advance(k);
                         n += k;
                         cur.record.bytes += k as u64;
                         continue;
@@ -240,6 +249,11 @@ impl HttpConnection {
         // it now so has_output() does not promise bytes that are not there.
         while self.queue.front().is_some_and(Outgoing::done) {
             self.finish_front(now);
+        }
+        if self.heads_pos == self.heads.len() {
+            // Every head is written: start again at the front (capacity kept).
+            self.heads.clear();
+            self.heads_pos = 0;
         }
         n
     }
@@ -375,7 +389,7 @@ impl HttpConnection {
             };
         }
         close |= req.framing != Framing::None && self.body.is_none();
-        let plan = plan_request(&req, site, generator);
+        let plan = plan_request(&req, site, generator, now);
         close |= plan.forces_close();
         let record = AccessRecord {
             method: log_text(req.method.as_bytes()),
@@ -419,10 +433,15 @@ impl HttpConnection {
         config: &HttpConfig,
         now: Instant,
     ) {
-        let (head, body) = plan.render(head_only, close, now, &config.server);
+        if self.heads_pos > 0 {
+            // Drop the written heads in front (a move of at most one head).
+            self.heads.drain(..self.heads_pos);
+            self.heads_pos = 0;
+        }
+        let before = self.heads.len();
+        let body = plan.render(&mut self.heads, head_only, close, now, &config.server);
         self.queue.push_back(Outgoing {
-            head,
-            head_pos: 0,
+            head_left: self.heads.len() - before,
             body,
             record,
             completed_at: self.last_rx,
@@ -477,6 +496,8 @@ impl HttpConnection {
             self.log.push(record);
         }
         self.queue.clear();
+        self.heads.clear();
+        self.heads_pos = 0;
         self.closing = true;
         self.inbuf = Vec::new();
         self.body = None;

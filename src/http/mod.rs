@@ -10,8 +10,11 @@
 //! * [`HttpConnection::poll`] parses buffered requests, plans their responses
 //!   against the [`Site`] and checks timers; it answers [`Verdict::Close`] when
 //!   the server should now close, and only once all output is written;
-//! * response bytes come out of [`HttpConnection::write_output`], file bodies
-//!   being read from disk piece by piece straight into the caller's buffer;
+//! * response bytes come out of [`HttpConnection::write_output`]: heads
+//!   rendered into one reusable buffer per connection, small files copied from
+//!   the site's in-memory cache (no system call per request; a changed file is
+//!   noticed within a second), large files read from disk piece by piece
+//!   straight into the caller's buffer;
 //! * one [`AccessRecord`] per answered request comes out of
 //!   [`HttpConnection::take_log`].
 //!
@@ -24,7 +27,8 @@
 //!
 //! Files: `conn.rs` (the connection state machine), `request.rs` (finding,
 //! limiting and parsing request heads), `host.rs` (the Host field's syntax),
-//! `body.rs` (skipping request bodies, chunked ones decoded), `response.rs`
+//! `body.rs` (skipping request bodies, chunked ones decoded), `cache.rs` (the
+//! site's files kept in memory), `response.rs`
 //! (deciding and rendering responses), `target.rs` (request target to clean
 //! path: decoding, dot segments), `site.rs` (clean path to file),
 //! `conditional.rs` (ETag and If-* headers), `range.rs` (byte ranges),
@@ -33,6 +37,7 @@
 use std::time::{Duration, SystemTime};
 
 mod body;
+mod cache;
 mod conditional;
 mod conn;
 mod date;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::body::MAX_SKIPPED_BODY;
+use super::cache::SMALL_FILE;
 use super::conn::INPUT_CAP;
 use super::*;
 
@@ -1073,9 +1074,11 @@ fn streams_large_file_in_small_pieces() {
 
 #[test]
 fn file_shrinking_mid_body_closes() {
+    // Only files streamed from disk can shrink under us: a large one.
     let ts = TestSite::new();
     let path = ts.path("shrink.bin");
-    fs::write(&path, vec![7u8; 10_000]).unwrap();
+    let size = SMALL_FILE as usize + 10_000;
+    fs::write(&path, vec![7u8; size]).unwrap();
     let config = HttpConfig::default();
     let mut conn = HttpConnection::new(t0());
     conn.receive(
@@ -1092,12 +1095,97 @@ fn file_shrinking_mid_body_closes() {
         let n = conn.write_output(&mut buf, t0());
         out.extend_from_slice(&buf[..n]);
     }
-    assert!(out.len() < 10_000);
+    assert!(out.len() < size);
     assert_eq!(conn.poll(&ts.site, &config, t0()), Verdict::Close);
     assert!(!conn.has_output());
     let log = conn.take_log();
     assert_eq!(log.len(), 1);
-    assert!(log[0].bytes < 10_000);
+    assert!(log[0].bytes < size as u64);
+}
+
+/// One GET on a fresh connection at `now`.
+fn get_at(site: &Site, target: &str, now: Instant) -> Resp {
+    let mut c = Client::new(site);
+    c.now = now;
+    c.send(format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
+    parse_all(&c.take(), &[false]).remove(0)
+}
+
+#[test]
+fn small_files_come_from_memory_and_changes_show_within_a_second() {
+    let ts = TestSite::new();
+    let page = ts.path("page.html");
+    fs::write(&page, b"first version").unwrap();
+    let first = get_at(&ts.site, "/page.html", t0());
+    assert_eq!(first.body, b"first version");
+    // Changed on disk: the cached copy is served until a second has passed
+    // (proof that it is not read from disk per request) ...
+    fs::write(&page, b"second, longer version").unwrap();
+    let soon = plus(t0(), Duration::from_millis(999));
+    let r = get_at(&ts.site, "/page.html", soon);
+    assert_eq!(r.body, b"first version");
+    assert_eq!(r.header("ETag"), first.header("ETag"));
+    // ... also under another spelling of the same path.
+    assert_eq!(
+        get_at(&ts.site, "/x/../page.html?q", soon).body,
+        b"first version"
+    );
+    // From then on the new version is served.
+    let later = plus(t0(), Duration::from_secs(1));
+    let r = get_at(&ts.site, "/page.html", later);
+    assert_eq!(r.body, b"second, longer version");
+    assert_ne!(r.header("ETag"), first.header("ETag"));
+    // A file that is gone is gone after a second too.
+    fs::remove_file(&page).unwrap();
+    assert_eq!(get_at(&ts.site, "/page.html", later).status, 200);
+    assert_eq!(
+        get_at(&ts.site, "/page.html", plus(later, Duration::from_secs(1))).status,
+        404
+    );
+    // A file that appears is found at once (misses are never cached).
+    assert_eq!(get_at(&ts.site, "/new.txt", later).status, 404);
+    fs::write(ts.path("new.txt"), b"new").unwrap();
+    assert_eq!(get_at(&ts.site, "/new.txt", later).body, b"new");
+    // Ranges of a cached file come from the same bytes.
+    let r = get_with(&ts.site, "/digits.txt", "Range: bytes=3-5\r\n");
+    assert_eq!((r.status, r.body.as_slice()), (206, &b"345"[..]));
+}
+
+#[test]
+fn large_files_stream_and_a_replaced_one_is_noticed_at_once() {
+    let ts = TestSite::new();
+    let big = ts.path("big.bin");
+    let size = SMALL_FILE as usize + 1;
+    fs::write(&big, vec![1u8; size]).unwrap();
+    assert_eq!(get_at(&ts.site, "/big.bin", t0()).body, vec![1u8; size]);
+    // Replaced by another file (a new inode): seen on the next request,
+    // because a large file is opened per request and checked against what
+    // was found.
+    let tmp = ts.path("big.tmp");
+    fs::write(&tmp, vec![2u8; size]).unwrap();
+    fs::rename(&tmp, &big).unwrap();
+    assert_eq!(get_at(&ts.site, "/big.bin", t0()).body, vec![2u8; size]);
+}
+
+#[test]
+fn fixed_mtime_is_what_the_site_reports() {
+    let ts = TestSite::new();
+    let fixed = Instant::from_secs(1_767_139_200);
+    let site = Site::open(ts.site.root()).unwrap().with_fixed_mtime(fixed);
+    let r = get_at(&site, "/digits.txt", t0());
+    assert_eq!(
+        r.header("Last-Modified"),
+        Some("Wed, 31 Dec 2025 00:00:00 GMT")
+    );
+    assert_eq!(r.header("ETag"), Some("\"a-69546780-0\""));
+    // Edits change the bytes but not the reported time.
+    fs::write(ts.path("digits.txt"), b"9876543210").unwrap();
+    let r = get_at(&site, "/digits.txt", plus(t0(), Duration::from_secs(2)));
+    assert_eq!(r.body, b"9876543210");
+    assert_eq!(
+        r.header("Last-Modified"),
+        Some("Wed, 31 Dec 2025 00:00:00 GMT")
+    );
 }
 
 #[test]
