@@ -230,7 +230,7 @@ fn with_its_flags_a_failing_script_gets_no_flags_hint() {
 fn a_wrong_ack_fails_with_the_actual_ack() {
     let base = std::fs::read_to_string(Path::new(EXAMPLES).join("get-200.pkt")).unwrap();
     let n = line_of(&base, "+0    > P.");
-    let body = get_with(n, "+0    > P. 1461:2236(775) ack 38");
+    let body = get_with(n, "+0    > P. 1461:2261(800) ack 38");
     let path = script_file("wrong-ack.pkt", &body);
     let out = taplab(&[path.to_str().unwrap(), "--isn", "1000"]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
@@ -241,7 +241,7 @@ fn a_wrong_ack_fails_with_the_actual_ack() {
         show(&out)
     );
     assert!(
-        stdout.contains("    actual  0.001 > P. 1461:2236(775) ack 39 win 32768\n"),
+        stdout.contains("    actual  0.001 > P. 1461:2261(800) ack 39 win 32768\n"),
         "{}",
         show(&out)
     );
@@ -256,7 +256,7 @@ fn a_wrong_ack_fails_with_the_actual_ack() {
 fn a_missing_segment_fails_with_nothing_within_the_tolerance() {
     // Keep-alive: no FIN comes 100 ms after the response.
     let body = std::fs::read_to_string(Path::new(EXAMPLES).join("get-200.pkt")).unwrap()
-        + "+0.1 > F. 2236:2236(0) ack 39\n";
+        + "+0.1 > F. 2261:2261(0) ack 39\n";
     let path = script_file("no-fin.pkt", &body);
     let out = taplab(&[path.to_str().unwrap(), "--tolerance", "5"]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));

@@ -27,6 +27,23 @@ use super::request::Request;
 use super::site::{FileBody, Resolved, Site};
 use super::{Generator, Instant, wall_time};
 
+/// What caches may do with every response of the site (files, redirects and
+/// error pages): store it, but not reuse it without asking us first.
+///
+/// Decision: `no-cache` with validators rather than a freshness lifetime
+/// (`max-age`). The site is for watching the wire: every reload should show
+/// the browser revalidating (`If-None-Match` → `304 Not Modified`, as the
+/// seeds' captures show for the logo) rather than the page coming silently
+/// from the browser's cache, and a student who edits `www/` sees the change
+/// on the next reload, never a stale copy for as long as a max-age. A
+/// revalidation costs one small round trip, which is the point here. Without
+/// any Cache-Control, caches pick a heuristic freshness from Last-Modified,
+/// so what a reload shows would depend on the browser (REDbot warns of it).
+const SITE_CACHE_CONTROL: &str = "no-cache";
+/// Resources generated per request (`/tcpinfo` describes the very
+/// connection that asks): never stored.
+const GENERATED_CACHE_CONTROL: &str = "no-store";
+
 /// Methods the site knows but does not accept (405); other syntactically
 /// valid methods get 501.
 const KNOWN_NOT_ALLOWED: [&str; 7] = [
@@ -120,7 +137,7 @@ pub(super) struct Plan {
     pub status: u16,
     /// None for 304, which describes the representation the client has.
     content_type: Option<&'static str>,
-    cache_control: Option<&'static str>,
+    cache_control: &'static str,
     /// The file whose validators (ETag, Last-Modified) the response carries.
     validators: Option<Arc<SiteFile>>,
     accept_ranges: bool,
@@ -140,7 +157,7 @@ impl Plan {
         Plan {
             status,
             content_type: Some("text/html; charset=utf-8"),
-            cache_control: None,
+            cache_control: SITE_CACHE_CONTROL,
             validators: None,
             accept_ranges: false,
             content_range: None,
@@ -178,9 +195,7 @@ impl Plan {
         if let Some(ct) = self.content_type {
             field(out, "Content-Type", ct);
         }
-        if let Some(cc) = self.cache_control {
-            field(out, "Cache-Control", cc);
-        }
+        field(out, "Cache-Control", self.cache_control);
         if let Some(f) = &self.validators {
             field(out, "ETag", &f.etag);
             if let Some(lm) = &f.last_modified {
@@ -250,8 +265,7 @@ pub(super) fn plan_request(
         return Plan {
             status: 200,
             content_type: Some(g.content_type),
-            // Made for this request and this connection: never cached.
-            cache_control: Some("no-store"),
+            cache_control: GENERATED_CACHE_CONTROL,
             content_length: Some(len),
             body: Body::whole(Bytes::Owned(g.body)),
             ..Plan::error(200)

@@ -327,6 +327,7 @@ fn serves_index_with_all_headers() {
         Some(file_etag(&ts.path("index.html")).as_str())
     );
     assert_eq!(r.header("Accept-Ranges"), Some("bytes"));
+    assert_eq!(r.header("Cache-Control"), Some("no-cache"));
     assert_eq!(r.header("Connection"), Some("keep-alive"));
     // Index page under its own name too.
     assert_eq!(get(&ts.site, "/index.html").0.body, INDEX);
@@ -1416,6 +1417,34 @@ fn conditional_requests() {
         &format!("HEAD /digits.txt HTTP/1.1\r\nHost: t\r\nIf-None-Match: {etag}\r\n\r\n"),
     );
     assert_eq!(r.status, 304);
+}
+
+#[test]
+fn every_response_says_what_caches_may_do() {
+    let ts = TestSite::new();
+    let etag = file_etag(&ts.path("digits.txt"));
+    let responses = [
+        get(&ts.site, "/digits.txt").0,
+        get_with(&ts.site, "/digits.txt", "Range: bytes=1-2\r\n"),
+        get_with(
+            &ts.site,
+            "/digits.txt",
+            &format!("If-None-Match: {etag}\r\n"),
+        ),
+        get_with(&ts.site, "/digits.txt", "Range: bytes=99-\r\n"),
+        get(&ts.site, "/sub").0,
+        get(&ts.site, "/missing").0,
+        get(&ts.site, "/../x").0,
+        exchange(&ts.site, "POST / HTTP/1.1\r\nHost: t\r\n\r\n").0,
+        exchange(&ts.site, "GET / HTTP/2.0\r\n\r\n").0,
+    ];
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 206, 304, 416, 301, 404, 400, 405, 505]);
+    for r in &responses {
+        // Stored, but revalidated before every reuse: the 304 above is what
+        // a reload gets.
+        assert_eq!(r.header("Cache-Control"), Some("no-cache"), "{}", r.status);
+    }
 }
 
 #[test]

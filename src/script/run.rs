@@ -602,7 +602,7 @@ mod tests {
         assert_eq!(outcome, Outcome::Passed { lines: 7 }, "{out}");
         assert!(out.contains("(our ISN on the wire: 1000)"), "{out}");
         assert!(
-            out.contains("got     0.001 > P. 1461:2236(775) ack 39 win 32768\n"),
+            out.contains("got     0.001 > P. 1461:2261(800) ack 39 win 32768\n"),
             "{out}"
         );
         assert!(out.ends_with("7 lines passed\n"), "{out}");
@@ -648,7 +648,7 @@ mod tests {
     #[test]
     fn silence_is_reported_as_nothing_within_the_tolerance() {
         // Keep-alive: after the response nothing comes for 5 s.
-        let (outcome, out) = run_text(&get_then(7, "+0.5 > F. 2236:2236(0) ack 39"), isn1000());
+        let (outcome, out) = run_text(&get_then(7, "+0.5 > F. 2261:2261(0) ack 39"), isn1000());
         assert_eq!(outcome, Outcome::Failed { line: 8, passed: 7 }, "{out}");
         assert!(out.contains("expected at 0.502 ± 10 ms"), "{out}");
         assert!(
@@ -665,7 +665,7 @@ mod tests {
             close: ClosePolicy::Idle(std::time::Duration::from_secs(1)),
             ..isn1000()
         };
-        let (outcome, out) = run_text(&get_then(7, "+5 > F. 2236:2236(0) ack 39"), knobs);
+        let (outcome, out) = run_text(&get_then(7, "+5 > F. 2261:2261(0) ack 39"), knobs);
         assert_eq!(outcome, Outcome::Failed { line: 8, passed: 7 }, "{out}");
         assert!(
             out.contains("- time: expected at 5.002 ± 10 ms, sent at 1.001 (too early)"),
