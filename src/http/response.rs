@@ -151,20 +151,31 @@ pub(super) struct Plan {
 }
 
 impl Plan {
-    /// An error (or redirect) page: a short HTML body naming the status.
-    pub(super) fn error(status: u16) -> Plan {
-        let page = status_text(status).1.as_bytes();
+    /// A response with `status` and no fields of its own yet: no Content-Type,
+    /// no validators, no body (and so no Content-Length).
+    fn bare(status: u16) -> Plan {
         Plan {
             status,
-            content_type: Some("text/html; charset=utf-8"),
+            content_type: None,
             cache_control: SITE_CACHE_CONTROL,
             validators: None,
             accept_ranges: false,
             content_range: None,
             location: None,
             allow: false,
+            content_length: None,
+            body: Body::Empty,
+        }
+    }
+
+    /// An error (or redirect) page: a short HTML body naming the status.
+    pub(super) fn error(status: u16) -> Plan {
+        let page = status_text(status).1.as_bytes();
+        Plan {
+            content_type: Some("text/html; charset=utf-8"),
             content_length: Some(page.len() as u64),
             body: Body::whole(Bytes::Static(page)),
+            ..Plan::bare(status)
         }
     }
 
@@ -263,12 +274,11 @@ pub(super) fn plan_request(
     if let Some(g) = generator.generate(path) {
         let len = g.body.len() as u64;
         return Plan {
-            status: 200,
             content_type: Some(g.content_type),
             cache_control: GENERATED_CACHE_CONTROL,
             content_length: Some(len),
             body: Body::whole(Bytes::Owned(g.body)),
-            ..Plan::error(200)
+            ..Plan::bare(200)
         };
     }
     match site.resolve(&req.target, now) {
@@ -294,12 +304,8 @@ fn plan_file(req: &Request, head_only: bool, file: Arc<SiteFile>, body: FileBody
     let len = file.len;
     if not_modified {
         return Plan {
-            status: 304,
-            content_type: None,
             validators: Some(file),
-            content_length: None,
-            body: Body::Empty,
-            ..Plan::error(304)
+            ..Plan::bare(304)
         };
     }
 
@@ -357,14 +363,13 @@ fn plan_file(req: &Request, head_only: bool, file: Arc<SiteFile>, body: FileBody
         }
     };
     Plan {
-        status,
         content_type: Some(file.content_type),
         content_range: span.map(|(first, last)| ContentRange::Span { first, last, len }),
         validators: Some(file),
         accept_ranges: true,
         content_length: Some(count),
         body,
-        ..Plan::error(status)
+        ..Plan::bare(status)
     }
 }
 
