@@ -1572,8 +1572,10 @@ fn garbage_never_panics() {
     let ts = TestSite::new();
     let config = HttpConfig::default();
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
-    let seeds: [&[u8]; 4] = [
+    let seeds: [&[u8]; 6] = [
         b"GET /index.html HTTP/1.1\r\nHost: t\r\nRange: bytes=1-3\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n0\r\nT: v\r\n\r\nGET /./sub/../ HTTP/1.2\r\nHost: [::1]:80\r\n\r\n",
+        b"GET /x/../digits.txt HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 4\r\n\r\n",
         b"HEAD /sub HTTP/1.0\r\nIf-None-Match: \"x\", W/\"y\"\r\n\r\n",
         b"POST /%2e%2e/a?b#c HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\n\r\n",
         b"GET http://h/digits.txt HTTP/1.1\r\nHost: t\r\nIf-Range: Sun, 06 Nov 1994 08:49:37 GMT\r\nRange: bytes=-4\r\n\r\n",
