@@ -52,6 +52,35 @@ pub enum Wscale {
     Off,
 }
 
+/// The congestion controller (smoltcp's own, RFC 5681 Reno or RFC 9438 CUBIC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CongestionControl {
+    /// No congestion window: only the peer's receive window limits what is in flight.
+    None,
+    Reno,
+    Cubic,
+}
+
+impl CongestionControl {
+    pub fn name(self) -> &'static str {
+        match self {
+            CongestionControl::None => "none",
+            CongestionControl::Reno => "reno",
+            CongestionControl::Cubic => "cubic",
+        }
+    }
+
+    /// smoltcp's name for it.
+    pub fn to_smoltcp(self) -> smoltcp::socket::tcp::CongestionControl {
+        use smoltcp::socket::tcp::CongestionControl as C;
+        match self {
+            CongestionControl::None => C::None,
+            CongestionControl::Reno => C::Reno,
+            CongestionControl::Cubic => C::Cubic,
+        }
+    }
+}
+
 /// Every knob, resolved. `Default` is `taplab serve` with no knob flags.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TcpKnobs {
@@ -73,6 +102,8 @@ pub struct TcpKnobs {
     pub ack_delay: Option<Duration>,
     pub timestamps: bool,
     pub sack: bool,
+    /// The congestion controller.
+    pub cc: CongestionControl,
 }
 
 /// The receive buffer when nothing says otherwise: 64 KiB, which smoltcp turns into
@@ -95,6 +126,9 @@ impl Default for TcpKnobs {
             ack_delay: Some(Duration::from_millis(10)),
             timestamps: true,
             sack: true,
+            // CUBIC: what the seeds' servers ran (Linux's default since 2.6.19, Windows'
+            // since 10 1709), and it recovers from loss without stalling the transfer.
+            cc: CongestionControl::Cubic,
         }
     }
 }
@@ -207,6 +241,7 @@ impl TcpKnobs {
             "ack_delay_ms": self.ack_delay.map_or(0, |d| d.as_millis() as u64),
             "timestamps": self.timestamps,
             "sack": self.sack,
+            "cc": self.cc.name(),
             "summary": self.to_string(),
         })
     }
@@ -236,7 +271,7 @@ impl fmt::Display for TcpKnobs {
         write!(
             f,
             "isn {isn}, mss {mss}, mtu {}, wscale {ws}, window {}, close {close}, fin {}, \
-             close-wait {} ms, abort {}, nagle {}, ack-delay {} ms, timestamps {}, sack {}",
+             close-wait {} ms, abort {}, nagle {}, ack-delay {} ms, timestamps {}, sack {}, cc {}",
             self.mtu,
             self.rx_buffer(),
             match self.fin {
@@ -249,6 +284,7 @@ impl fmt::Display for TcpKnobs {
             self.ack_delay.map_or(0, |d| d.as_millis()),
             onoff(self.timestamps),
             onoff(self.sack),
+            self.cc.name(),
         )
     }
 }
@@ -298,6 +334,9 @@ pub struct KnobArgs {
     /// Selective acknowledgement (RFC 2018) when the peer offers it
     #[arg(long, default_value = "on", value_parser = parse_onoff, value_name = "on|off", action = clap::ArgAction::Set)]
     pub sack: bool,
+    /// Congestion control: smoltcp's `reno` (RFC 5681), `cubic` (RFC 9438) or `none`
+    #[arg(long, default_value = "cubic", value_parser = parse_cc, value_name = "none|reno|cubic")]
+    pub cc: CongestionControl,
 }
 
 impl KnobArgs {
@@ -322,6 +361,7 @@ impl KnobArgs {
             ack_delay: (self.ack_delay > 0).then(|| Duration::from_millis(self.ack_delay)),
             timestamps: self.timestamps,
             sack: self.sack,
+            cc: self.cc,
         };
         knobs.validate()?;
         Ok(knobs)
@@ -366,6 +406,15 @@ fn parse_close(s: &str) -> Result<ClosePolicy, String> {
                 "`{s}` is not `server-first`, `client-first` or `idle:SECS`"
             )),
         },
+    }
+}
+
+pub fn parse_cc(s: &str) -> Result<CongestionControl, String> {
+    match s {
+        "none" => Ok(CongestionControl::None),
+        "reno" => Ok(CongestionControl::Reno),
+        "cubic" => Ok(CongestionControl::Cubic),
+        _ => Err(format!("`{s}` is not `none`, `reno` or `cubic`")),
     }
 }
 

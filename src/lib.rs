@@ -16,6 +16,7 @@
 //! ```
 //!
 //! - [`knobs`]: the TCP knobs (one `TcpKnobs` value) and their flags.
+//! - [`tcp`]: the TCP vocabulary every layer shares: flag sets, options, states, sides.
 //!
 //! - [`clock`]: time is passed in, never read behind the caller's back.
 //! - [`serve`]: the `taplab serve` event loop that joins the pieces to a real tap.
@@ -39,6 +40,7 @@ pub mod serve;
 pub mod server;
 pub mod stack;
 pub mod step;
+pub mod tcp;
 pub mod tcpinfo;
 pub mod trace;
 

@@ -301,6 +301,8 @@ impl Server {
             progressed = true;
         }
 
+        conn.http.set_unacknowledged(socket.send_queue() > 0, now);
+
         let info = TcpInfo {
             table: &self.table,
             key: (conn.local, conn.remote),

@@ -43,6 +43,10 @@ pub const MAX_INGRESS_BATCH: usize = 256;
 /// A connection whose peer has said nothing for this long is dropped (smoltcp's timeout,
 /// which counts the peer's silence, not just unacknowledged data) ...
 pub const PEER_SILENCE_TIMEOUT: Duration = Duration::from_secs(150);
+/// ... except while data we sent is unacknowledged: then retransmissions go on for as long
+/// as Linux's (`tcp_retries2` = 15 retransmissions, about 924 s), so that a transfer
+/// through a bad network is not abandoned while it can still get through.
+pub const RETRANSMISSION_GIVE_UP: Duration = Duration::from_secs(924);
 /// ... so an idle connection is probed this often (TCP keep-alive), and a live peer's
 /// answer keeps it open. Probes appear in a capture only after a minute of silence.
 pub const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(60);
@@ -214,6 +218,7 @@ impl Stack {
         socket.set_timeout(Some(PEER_SILENCE_TIMEOUT));
         socket.set_keep_alive(Some(KEEP_ALIVE_INTERVAL));
         socket.set_nagle_enabled(knobs.nagle);
+        socket.set_congestion_control(knobs.cc.to_smoltcp());
         socket.set_ack_delay(knobs.ack_delay.map(Duration::from));
         // smoltcp clears the generator when a peer's SYN has no timestamps: set it anew.
         socket.set_tsval_generator(knobs.timestamps.then_some(tsval as fn() -> u32));
@@ -406,6 +411,11 @@ impl Stack {
             if slot.finishing && !synchronized {
                 slot.finishing = false;
             }
+            socket.set_timeout(Some(if socket.send_queue() > 0 {
+                RETRANSMISSION_GIVE_UP
+            } else {
+                PEER_SILENCE_TIMEOUT
+            }));
             if state == FinWait2 && now - slot.since >= FIN_WAIT_2_TIMEOUT {
                 log::info!("slot {i}: no FIN from the peer within {FIN_WAIT_2_TIMEOUT}: abort");
                 socket.abort();

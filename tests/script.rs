@@ -82,6 +82,11 @@ fn every_example_passes_and_reports_the_same_twice() {
         "close-idle",
         "rst-closed-port",
         "rst-abort",
+        "time-ranges",
+        "seq-wildcards",
+        "tfo-cookie",
+        "md5-option",
+        "ipv6-get",
     ] {
         assert!(
             names.iter().any(|n| n == required),
@@ -230,7 +235,7 @@ fn with_its_flags_a_failing_script_gets_no_flags_hint() {
 fn a_wrong_ack_fails_with_the_actual_ack() {
     let base = std::fs::read_to_string(Path::new(EXAMPLES).join("get-200.pkt")).unwrap();
     let n = line_of(&base, "+0    > P.");
-    let body = get_with(n, "+0    > P. 1461:2261(800) ack 38");
+    let body = get_with(n, "+0    > P. 2049:2261(212) ack 38");
     let path = script_file("wrong-ack.pkt", &body);
     let out = taplab(&[path.to_str().unwrap(), "--isn", "1000"]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
@@ -241,7 +246,7 @@ fn a_wrong_ack_fails_with_the_actual_ack() {
         show(&out)
     );
     assert!(
-        stdout.contains("    actual  0.001 > P. 1461:2261(800) ack 39 win 32768\n"),
+        stdout.contains("    actual  0.002 > P. 2049:2261(212) ack 39 win 32768\n"),
         "{}",
         show(&out)
     );
@@ -262,13 +267,13 @@ fn a_missing_segment_fails_with_nothing_within_the_tolerance() {
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("expected at 0.102 ± 5 ms"),
+        stdout.contains("expected at 0.103 ± 5 ms"),
         "{}",
         show(&out)
     );
     assert!(
         stdout.contains(
-            "actual  nothing within 5 ms of 0.102 (nothing at all since the previous line at 0.002)"
+            "actual  nothing within 5 ms of 0.103 (nothing at all since the previous line at 0.003)"
         ),
         "{}",
         show(&out)
@@ -355,4 +360,172 @@ fn bad_knobs_and_files_are_one_line_errors() {
     let out = taplab(&[path.to_str().unwrap(), "--www", "/nonexistent"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("cannot serve site root /nonexistent"));
+}
+
+/// The frames of a classic pcap file (little-endian, as taplab writes it).
+fn pcap_frames(pcap: &[u8]) -> Vec<&[u8]> {
+    let mut frames = Vec::new();
+    let mut i = 24;
+    while i + 16 <= pcap.len() {
+        let len = u32::from_le_bytes(pcap[i + 8..i + 12].try_into().unwrap()) as usize;
+        frames.push(&pcap[i + 16..i + 16 + len]);
+        i += 16 + len;
+    }
+    frames
+}
+
+#[test]
+fn an_ipv6_script_runs_over_ipv6_only() {
+    let path = Path::new(EXAMPLES).join("ipv6-get.pkt");
+    let pcap = script_file("ipv6.pcap", "");
+    let out = run_example(&path, &["--pcap", pcap.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", show(&out));
+    let bytes = std::fs::read(&pcap).unwrap();
+    let frames = pcap_frames(&bytes);
+    // Every frame is IPv6 (no ARP, no IPv4): ethertype 86dd.
+    assert!(
+        frames.iter().all(|f| f[12..14] == [0x86, 0xdd]),
+        "{frames:?}"
+    );
+    let peer: [u8; 16] = "fdaa::100".parse::<std::net::Ipv6Addr>().unwrap().octets();
+    let ours: [u8; 16] = "fdaa::1".parse::<std::net::Ipv6Addr>().unwrap().octets();
+    let tcp: Vec<&&[u8]> = frames.iter().filter(|f| f[14 + 6] == 6).collect();
+    let icmp: Vec<&&[u8]> = frames.iter().filter(|f| f[14 + 6] == 58).collect();
+    assert_eq!(tcp.len(), 9, "one frame per line");
+    for f in &tcp {
+        let (src, dst) = (&f[22..38], &f[38..54]);
+        assert!(
+            (src, dst) == (&peer[..], &ours[..]) || (src, dst) == (&ours[..], &peer[..]),
+            "{f:?}"
+        );
+    }
+    // Neighbor discovery in ARP's place: the peer's solicitation (type 135) first, our
+    // advertisement (136).
+    let types: Vec<u8> = icmp.iter().map(|f| f[54]).collect();
+    assert_eq!(types, [135, 136]);
+    assert!(
+        std::ptr::eq(frames[0], *icmp[0]),
+        "the solicitation comes first"
+    );
+    let _ = std::fs::remove_file(&pcap);
+
+    // Over IPv4 the same script fails (our MSS is 1460 there), and says what it needs.
+    let out = taplab(&[path.to_str().unwrap(), "--isn", "1000"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains(
+            "- options: expected <mss 1440,wscale 1,sackOK,eol>, got <mss 1460,wscale 1,sackOK,eol>"
+        ),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        text(&out.stderr).contains("asks for: taplab lab --script")
+            && text(&out.stderr).contains("--ipv6 --isn 1000"),
+        "{}",
+        show(&out)
+    );
+}
+
+/// The time-ranges example with one line replaced.
+fn ranges_with(starts: &str, replacement: &str) -> (usize, PathBuf) {
+    let text = std::fs::read_to_string(Path::new(EXAMPLES).join("time-ranges.pkt")).unwrap();
+    let n = line_of(&text, starts);
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[n - 1] = replacement;
+    let name = format!("ranges-{n}-{}.pkt", replacement.len());
+    (n, script_file(&name, &(lines.join("\n") + "\n")))
+}
+
+#[test]
+fn a_segment_outside_its_time_range_fails_naming_the_range() {
+    // The first retransmission comes at 1.003: a range that starts later fails it as
+    // too early ...
+    let (n, path) = ranges_with("+.5~+1.5 >", "+1.1~+1.5 > F. 2256:2256(0) ack 39");
+    let out = taplab(&[path.to_str().unwrap(), "--close", "server-first"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!("line {n} FAILED: +1.1~+1.5 > F.")),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        stdout.contains(
+            "    - time: expected between 1.103 and 1.503 ± 10 ms, sent at 1.003 (too early)\n"
+        ),
+        "{}",
+        show(&out)
+    );
+    // ... and a range that ends before it reports nothing between its edges.
+    let (n, path) = ranges_with("+.5~+1.5 >", "+.1~+.5 > F. 2256:2256(0) ack 39");
+    let out = taplab(&[path.to_str().unwrap(), "--close", "server-first"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!("line {n} FAILED")),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        stdout.contains("    expected between 0.103 and 0.503 ± 10 ms\n")
+            && stdout.contains("    actual  nothing between 0.093 and 0.513 (nothing at all since the previous line at 0.003)\n"),
+        "{}",
+        show(&out)
+    );
+}
+
+#[test]
+fn packetdrill_syntax_errors_point_at_line_and_column() {
+    for (body, at, caret) in [
+        (
+            "0 < S 0:0(0)\n+0~0.2 > S. 0:0(0) ack 1\n",
+            "syntax-range.pkt:2:4: a time range is relative at both ends",
+            "    +0~0.2 > S. 0:0(0) ack 1\n       ^",
+        ),
+        (
+            "0 < S 0:0(0) <FO 123>\n",
+            "syntax-fo.pkt:1:18: the TFO cookie has an odd number of hex digits",
+            "    0 < S 0:0(0) <FO 123>\n                     ^",
+        ),
+        (
+            "0 < . *:*(0) ack 1\n",
+            "syntax-seq.pkt:1:7: a wildcard is not allowed here",
+            "    0 < . *:*(0) ack 1\n          ^",
+        ),
+    ] {
+        let name = at.split(':').next().unwrap();
+        let path = script_file(name, body);
+        let out = taplab(&[path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(at), "{}", show(&out));
+        assert!(stderr.contains(caret), "{}", show(&out));
+        assert!(text(&out.stdout).is_empty(), "{}", show(&out));
+    }
+}
+
+#[test]
+fn the_readme_lists_every_example_with_its_flags() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let table = readme
+        .split("#### Examples")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").nth(2))
+        .expect("the README's examples table");
+    for path in examples() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{name}` |")))
+            .unwrap_or_else(|| panic!("{name} is not in the README's examples table"));
+        let flags = flags_of(&path).join(" ");
+        let shown = row.split('|').nth(2).unwrap().trim();
+        if flags.is_empty() {
+            assert!(shown.starts_with("(none"), "{name}: {row}");
+        } else {
+            assert_eq!(shown, format!("`{flags}`"), "{name}: {row}");
+        }
+    }
 }

@@ -83,6 +83,11 @@ pub struct HttpConnection {
     /// Latest `now` we were given: reported as an already-passed deadline
     /// when `poll` has work to do right away.
     last_seen: Instant,
+    /// The transport still holds bytes we wrote that the peer has not
+    /// acknowledged ([`HttpConnection::set_unacknowledged`]).
+    unacknowledged: bool,
+    /// A response has been queued on this connection.
+    answered: bool,
     log: Vec<AccessRecord>,
 }
 
@@ -102,8 +107,24 @@ impl HttpConnection {
             idle_since: now,
             last_rx: now,
             last_seen: now,
+            unacknowledged: false,
+            answered: false,
             log: Vec::new(),
         }
+    }
+
+    /// The transport tells whether bytes we wrote are still unacknowledged by
+    /// the peer. A response is not finished until it has arrived: the
+    /// keep-alive idle timer starts when the last byte is acknowledged, not
+    /// when it was handed to the transport (a large response under loss can
+    /// take longer than the idle timeout to get through, and closing then
+    /// would send our FIN behind data still being retransmitted).
+    pub fn set_unacknowledged(&mut self, unacknowledged: bool, now: Instant) {
+        if self.unacknowledged && !unacknowledged {
+            self.idle_since = self.idle_since.max(now);
+            self.dirty = true;
+        }
+        self.unacknowledged = unacknowledged;
     }
 
     /// How many more input bytes it is willing to buffer now; 0 means the
@@ -273,8 +294,9 @@ impl HttpConnection {
         if self.dirty || (self.closing && self.queue.is_empty()) {
             return Some(self.last_seen);
         }
-        if self.closing || !self.queue.is_empty() {
-            // Progress is driven by the socket taking our output.
+        if self.closing || !self.queue.is_empty() || self.unacknowledged {
+            // Progress is driven by the socket taking our output, or the peer
+            // acknowledging it.
             return None;
         }
         if self.body.is_some() {
@@ -284,7 +306,21 @@ impl HttpConnection {
             let started = self.head_started.unwrap_or(self.last_rx);
             return Some(after(started, config.request_timeout));
         }
-        config.keep_alive_timeout.map(|t| after(self.idle_since, t))
+        self.idle_timeout(config).map(|t| after(self.idle_since, t))
+    }
+
+    /// How long the connection may sit idle before we close it. Before its first request
+    /// a connection gets at least the request timeout (as nginx's
+    /// `client_header_timeout`): the keep-alive timeout is for the pause between
+    /// requests, and a first request delayed by a lossy network must not find the
+    /// connection already closing.
+    fn idle_timeout(&self, config: &HttpConfig) -> Option<Duration> {
+        let ka = config.keep_alive_timeout?;
+        Some(if self.answered {
+            ka
+        } else {
+            ka.max(config.request_timeout)
+        })
     }
 
     /// Records of requests whose responses were written since the last call.
@@ -440,6 +476,7 @@ impl HttpConnection {
         }
         let before = self.heads.len();
         let body = plan.render(&mut self.heads, head_only, close, now, &config.server);
+        self.answered = true;
         self.queue.push_back(Outgoing {
             head_left: self.heads.len() - before,
             body,
@@ -509,6 +546,10 @@ impl HttpConnection {
         if self.closing || !self.queue.is_empty() {
             return;
         }
+        if self.unacknowledged && self.body.is_none() && self.inbuf.is_empty() {
+            // Idle only once the peer has everything we sent.
+            return;
+        }
         let reached = |base: Instant, span: Duration| now >= after(base, span);
         if self.body.is_some() {
             if reached(self.idle_since, config.request_timeout) {
@@ -526,7 +567,7 @@ impl HttpConnection {
                 self.inbuf = Vec::new();
                 self.head_started = None;
             }
-        } else if let Some(idle) = config.keep_alive_timeout
+        } else if let Some(idle) = self.idle_timeout(config)
             && reached(self.idle_since, idle)
         {
             debug!("keep-alive idle timeout");

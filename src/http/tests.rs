@@ -906,7 +906,12 @@ fn keep_alive_idle_timeout() {
     let config = HttpConfig::default();
     let ka = config.keep_alive_timeout.unwrap();
     let mut c = Client::new(&ts.site);
-    assert_eq!(c.conn.next_deadline(&config), Some(plus(t0(), ka)));
+    // Before its first request a connection waits the (longer) request timeout.
+    assert!(config.request_timeout > ka);
+    assert_eq!(
+        c.conn.next_deadline(&config),
+        Some(plus(t0(), config.request_timeout))
+    );
     c.now = plus(t0(), Duration::from_secs(2));
     c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(parse_all(&c.take(), &[false]).len(), 1);
@@ -918,6 +923,14 @@ fn keep_alive_idle_timeout() {
     c.now = plus(idle_from, ka);
     assert_eq!(c.send(b""), Verdict::Close);
     assert!(c.take().is_empty(), "idle close sends nothing");
+
+    // A connection that never asks anything is closed after the request timeout.
+    let mut c = Client::new(&ts.site);
+    c.now = plus(t0(), ka);
+    assert_eq!(c.send(b""), Verdict::Continue);
+    c.now = plus(t0(), config.request_timeout);
+    assert_eq!(c.send(b""), Verdict::Close);
+    assert!(c.take().is_empty(), "an idle close sends nothing");
 
     // None: never closed for idleness.
     let config = HttpConfig {
@@ -1688,4 +1701,26 @@ fn generated_resources_come_before_the_site_and_are_not_cached() {
     assert_eq!(r[2].status, 200, "other paths still come from the site");
     // Without a generator the path is just a missing file.
     assert_eq!(get(&ts.site, "/tcpinfo").0.status, 404);
+}
+
+#[test]
+fn keep_alive_waits_for_the_response_to_be_acknowledged() {
+    let ts = TestSite::new();
+    let config = HttpConfig::default();
+    let ka = config.keep_alive_timeout.unwrap();
+    let mut c = Client::new(&ts.site);
+    c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(parse_all(&c.take(), &[false]).len(), 1);
+    // The transport still holds unacknowledged bytes: no idle timer, however long.
+    c.conn.set_unacknowledged(true, c.now);
+    assert_eq!(c.conn.next_deadline(&config), None);
+    c.now = plus(t0(), ka * 10);
+    assert_eq!(c.send(b""), Verdict::Continue);
+    // Acknowledged now: the idle timer starts from here.
+    let acked = c.now;
+    c.conn.set_unacknowledged(false, acked);
+    c.now = minus(plus(acked, ka), Duration::from_millis(1));
+    assert_eq!(c.send(b""), Verdict::Continue);
+    c.now = plus(acked, ka);
+    assert_eq!(c.send(b""), Verdict::Close);
 }

@@ -67,8 +67,14 @@ const MAX_HEAD: usize = 64 * 1024;
 const MAX_BODY: usize = 64 * 1024 * 1024;
 /// The client's send buffer: requests only.
 const TX_BUFFER: usize = 64 * 1024;
-/// Retransmissions give up after this long, as on the server.
-const SOCKET_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often a request that got no answer at all is sent again on a new connection
+/// (Firefox's `network.http.request.max-attempts` allows up to 10 attempts).
+const MAX_RETRIES: u8 = 3;
+/// The client gives up on a connection when nothing at all has come from the server for
+/// this long: Firefox's `network.http.response.timeout` (Chromium has no such timer and
+/// leaves it to the kernel). A transfer that is still progressing, however slowly, is
+/// never cut: the server retransmits at least every 60 s (smoltcp's largest RTO).
+const SOCKET_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The time the client's TCP timestamps carry, in ms. smoltcp takes the generator as a
 /// plain `fn() -> u32`, so [`Client::step`] stores the (virtual) time here before each
@@ -318,8 +324,8 @@ struct Fetch {
     path: String,
     kind: Kind,
     load: u8,
-    /// Sent once on a connection that then closed without answering: not retried again.
-    retried: bool,
+    /// Times it was sent on a connection that then closed without answering.
+    retries: u8,
 }
 
 /// A response head, parsed.
@@ -502,7 +508,7 @@ impl Client {
                 path: "/".into(),
                 kind: Kind::Document,
                 load: 1,
-                retried: false,
+                retries: 0,
             }],
             Plan::Gets(paths) => paths
                 .iter()
@@ -510,7 +516,7 @@ impl Client {
                     path: p.clone(),
                     kind: kind_of_path(p),
                     load: 1,
-                    retried: false,
+                    retries: 0,
                 })
                 .collect(),
         };
@@ -646,6 +652,7 @@ impl Client {
         let k = &self.config.knobs;
         socket.set_timeout(Some(SOCKET_TIMEOUT));
         socket.set_nagle_enabled(k.nagle);
+        socket.set_congestion_control(k.cc.to_smoltcp());
         socket.set_ack_delay(k.ack_delay.map(Duration::from));
         socket.set_tsval_generator(k.timestamps.then_some(client_tsval as fn() -> u32));
         let port = self.next_port;
@@ -782,7 +789,7 @@ impl Client {
                 path: "/favicon.ico".into(),
                 kind: Kind::Favicon,
                 load: 1,
-                retried: false,
+                retries: 0,
             });
             return true;
         }
@@ -792,7 +799,7 @@ impl Client {
                 path: "/".into(),
                 kind: Kind::Document,
                 load: 2,
-                retried: false,
+                retries: 0,
             });
             return true;
         }
@@ -941,11 +948,14 @@ impl Client {
                 self.finish_response(i, now);
             } else {
                 let started = reader.head.is_some() || !reader.head_bytes.is_empty();
-                if !started && c.answered > 0 && !fetch.retried {
-                    // A reused keep-alive connection the server closed as we asked:
-                    // browsers retry such a request on a new connection.
+                if !started && c.established && fetch.retries < MAX_RETRIES {
+                    // The server closed before any byte of the answer: on a reused
+                    // keep-alive connection it closed as we asked (every browser
+                    // retries), on a fresh one its idle timer beat a request that the
+                    // network delayed (Firefox restarts idempotent requests then). Our
+                    // requests are GETs: retry once, on a new connection.
                     let mut f = fetch;
-                    f.retried = true;
+                    f.retries += 1;
                     self.queue.insert(0, f);
                 } else {
                     let why = if started {
@@ -1017,7 +1027,7 @@ impl Client {
                         path,
                         kind,
                         load: fetch.load,
-                        retried: false,
+                        retries: 0,
                     });
                 }
             }

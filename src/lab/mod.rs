@@ -118,6 +118,9 @@ pub struct LabArgs {
     /// The client's delayed-ACK timeout in ms (Linux: 40; 0: ACK at once)
     #[arg(long, default_value_t = 40, value_name = "MS")]
     pub client_ack_delay: u64,
+    /// The client's congestion control: `none`, `reno` or `cubic` (smoltcp's)
+    #[arg(long, default_value = "cubic", value_parser = crate::knobs::parse_cc, value_name = "none|reno|cubic")]
+    pub client_cc: crate::knobs::CongestionControl,
     /// A slow reader: the client drains each receive buffer at BYTES per second
     #[arg(long, value_name = "BYTES_PER_S")]
     pub client_read_rate: Option<u64>,
@@ -142,7 +145,7 @@ pub struct LabArgs {
     /// The server port the client connects to (the server listens on 80)
     #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u16).range(1..), value_name = "N")]
     pub connect_port: u16,
-    /// Connect over IPv6 (fdaa::100 → fdaa::1)
+    /// Connect over IPv6 (fdaa::100 → fdaa::1); with --script, the scripted peer speaks IPv6
     #[arg(long)]
     pub ipv6: bool,
 
@@ -235,6 +238,7 @@ pub fn main(argv: Vec<OsString>) -> Result<i32, String> {
             request_timeout: first.request_timeout,
             max_conns: first.max_conns,
             pcap: first.pcap.clone(),
+            ipv6: first.ipv6,
             knobs: first.knobs.clone(),
         };
         return crate::script::run_cli(args).map(|()| 0);
@@ -307,6 +311,7 @@ fn client_knobs(a: &LabArgs, mtu: usize) -> Result<TcpKnobs, String> {
             .then(|| std::time::Duration::from_millis(a.client_ack_delay)),
         timestamps: a.client_timestamps,
         sack: a.client_sack,
+        cc: a.client_cc,
         ..TcpKnobs::default()
     };
     knobs.validate().map_err(|e| {

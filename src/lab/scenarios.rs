@@ -878,7 +878,7 @@ pub static SCENARIOS: &[Scenario] = &[
         preset: &[
             "--get=/",
             "--close=idle:1",
-            "--client-keep-alive=0.996",
+            "--client-keep-alive=1.07",
             "--delay=20",
         ],
         checks: "both sides went FIN_WAIT_1 → CLOSING and then TIME_WAIT",

@@ -7,8 +7,9 @@
 //! field that does not match ([`differences`]; empty means the line passes), and the
 //! segment as a script line would write it ([`describe`]).
 
-use super::parse::{Flags, OptList, SegmentSpec, SeqSpec, TcpOpt, Val, escape};
+use super::parse::{OptList, SegmentSpec, SeqSpec, TcpOpt, Val, escape};
 use super::wire::{DEFAULT_PEER_PORT, DEFAULT_PORT, Seen};
+use crate::tcp::TcpFlags;
 
 /// The longest status line [`describe`] shows as the payload string.
 const MAX_SHOWN_LINE: usize = 80;
@@ -26,7 +27,10 @@ pub fn describe(seen: &Seen, base: u32) -> SegmentSpec {
             end: Val::Is(start.wrapping_add(len)),
             len: Val::Is(len),
         },
-        ack: seen.flags.has(Flags::ACK).then_some(Val::Is(seen.ack)),
+        ack: seen
+            .flags
+            .contains(TcpFlags::ACK)
+            .then_some(Val::Is(seen.ack)),
         win: Some(Val::Is(seen.win)),
         options: (!seen.options.is_empty()).then(|| OptList {
             items: seen.options.clone(),
@@ -61,6 +65,17 @@ fn option_matches(want: &TcpOpt, got: &TcpOpt) -> bool {
                 ecr: Val::Is(ge),
             },
         ) => val.allows(*gv) && ecr.allows(*ge),
+        (
+            TcpOpt::FastOpen {
+                cookie: w,
+                experimental: we,
+            },
+            TcpOpt::FastOpen {
+                cookie: Val::Is(g),
+                experimental: ge,
+            },
+        ) => we == ge && w.allows(*g),
+        (TcpOpt::Md5(w), TcpOpt::Md5(Val::Is(g))) => w.allows(*g),
         (TcpOpt::Sack(w), TcpOpt::Sack(g)) => {
             w.len() == g.len()
                 && w.iter().zip(g).all(|((wa, wb), (ga, gb))| match (ga, gb) {
@@ -122,7 +137,7 @@ pub fn differences(want: &SegmentSpec, seen: &Seen, base: u32) -> Vec<String> {
     }
     // Without the ACK flag there is no ack number to compare (the flags said so).
     if let Some(a) = want.ack
-        && seen.flags.has(Flags::ACK)
+        && seen.flags.contains(TcpFlags::ACK)
         && !a.allows(seen.ack)
     {
         diffs.push(format!("ack: expected {a}, got {}", seen.ack));
@@ -173,7 +188,7 @@ mod tests {
         Seen {
             our_port: 80,
             peer_port: 40000,
-            flags: Flags(Flags::SYN | Flags::ACK),
+            flags: TcpFlags::SYN | TcpFlags::ACK,
             seq: 1000,
             ack: 1,
             win: 32768,
@@ -189,7 +204,7 @@ mod tests {
 
     fn response() -> Seen {
         Seen {
-            flags: Flags(Flags::PSH | Flags::ACK),
+            flags: TcpFlags::PSH | TcpFlags::ACK,
             seq: 1001,
             ack: 77,
             options: vec![],
@@ -210,7 +225,7 @@ mod tests {
         );
         let rst = Seen {
             our_port: 81,
-            flags: Flags(Flags::RST | Flags::ACK),
+            flags: TcpFlags::RST | TcpFlags::ACK,
             seq: 0,
             win: 0,
             options: vec![],
@@ -342,5 +357,27 @@ mod tests {
         ])];
         assert!(options_match(&list("<sack 1:2 5:*>"), &sack));
         assert!(!options_match(&list("<sack 1:2>"), &sack));
+        // TFO cookies and MD5 digests: by value, by wildcard, and kind 34 is not 254.
+        let hex = |b: &[u8]| Val::Is(crate::script::parse::Hex::new(b).unwrap());
+        let tfo = [
+            TcpOpt::FastOpen {
+                cookie: hex(&[0xab, 0xcd, 0x01, 0x02]),
+                experimental: false,
+            },
+            TcpOpt::Md5(hex(&[7; 16])),
+        ];
+        assert!(options_match(
+            &list("<FO abcd0102,md5 07070707070707070707070707070707>"),
+            &tfo
+        ));
+        assert!(options_match(&list("<FO *,md5>"), &tfo));
+        assert!(options_match(&list("<FO ...,...>"), &tfo));
+        assert!(!options_match(&list("<FO,md5 *>"), &tfo));
+        assert!(!options_match(&list("<FO abcd0103,...>"), &tfo));
+        assert!(!options_match(&list("<FOEXP *,...>"), &tfo));
+        assert!(!options_match(
+            &list("<FO *,md5 07070707070707070707070707070708>"),
+            &tfo
+        ));
     }
 }

@@ -20,6 +20,11 @@
 //! stack's frames with [`check`] → a report on stdout, one `ok` per line with the actual
 //! segment, or the failing line with the actual segment and what differs; exit status 1
 //! on failure. [`run_cli`] is the thin glue the CLI calls.
+//!
+//! The peer speaks IPv4 (192.168.69.100 to our 192.168.69.1) or, with `--ipv6`, IPv6
+//! (fdaa::100 to our fdaa::1), as packetdrill's `--ip_version` chooses: the lines are the
+//! same, only the frames differ (and what depends on them: our MSS is 20 bytes smaller
+//! over IPv6).
 
 pub mod check;
 pub mod device;
@@ -33,6 +38,7 @@ use std::path::PathBuf;
 
 pub use parse::{ParseError, Script, parse_script};
 pub use run::{Outcome, RunOptions};
+pub use wire::IpVersion;
 
 /// What a script run needs (from `taplab lab --script`'s flags).
 #[derive(clap::Args, Debug, Clone)]
@@ -55,6 +61,9 @@ pub struct ScriptArgs {
     /// Write every frame of the run (ARP included), virtual timestamps, to this pcap file
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
+    /// The peer speaks IPv6: fdaa::100 to our fdaa::1 (default: 192.168.69.100 to 192.168.69.1)
+    #[arg(long)]
+    pub ipv6: bool,
     #[command(flatten)]
     pub knobs: KnobArgs,
 }
@@ -90,11 +99,13 @@ pub fn run_cli(args: ScriptArgs) -> Result<(), String> {
     })?;
     let script = parse_script(&text).map_err(|e| show_parse_error(&name, &text, &e))?;
     let knobs = args.knobs.into_knobs()?;
+    let ip = IpVersion::from_ipv6_flag(args.ipv6);
     // A failing script whose `// flags:` differ from the knobs in force gets a hint.
+    let in_force = (knobs.clone(), ip);
     let wanted = script
         .flags
         .as_deref()
-        .filter(|f| !f.is_empty() && knobs_of(f).as_ref() != Some(&knobs));
+        .filter(|f| !f.is_empty() && wanted_by(f).as_ref() != Some(&in_force));
     let hint = wanted
         .map(|f| format!(" (its `// flags:` line asks for: taplab lab --script {name} {f})"))
         .unwrap_or_default();
@@ -105,6 +116,7 @@ pub fn run_cli(args: ScriptArgs) -> Result<(), String> {
         request_timeout: args.request_timeout,
         max_conns: args.max_conns as usize,
         pcap: args.pcap,
+        ip,
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -116,8 +128,8 @@ pub fn run_cli(args: ScriptArgs) -> Result<(), String> {
     }
 }
 
-/// The knobs a `// flags:` line stands for (None if they do not parse).
-fn knobs_of(flags: &str) -> Option<crate::knobs::TcpKnobs> {
+/// The knobs and IP version a `// flags:` line stands for (None if they do not parse).
+fn wanted_by(flags: &str) -> Option<(crate::knobs::TcpKnobs, IpVersion)> {
     use clap::Parser;
     #[derive(Parser)]
     struct Flags {
@@ -127,12 +139,9 @@ fn knobs_of(flags: &str) -> Option<crate::knobs::TcpKnobs> {
     let argv = ["taplab-script", "FILE"]
         .into_iter()
         .chain(flags.split_whitespace());
-    Flags::try_parse_from(argv)
-        .ok()?
-        .args
-        .knobs
-        .into_knobs()
-        .ok()
+    let args = Flags::try_parse_from(argv).ok()?.args;
+    let ip = IpVersion::from_ipv6_flag(args.ipv6);
+    Some((args.knobs.into_knobs().ok()?, ip))
 }
 
 #[cfg(test)]
@@ -141,12 +150,15 @@ mod tests {
 
     #[test]
     fn flags_lines_become_knobs() {
-        let k = knobs_of("--close server-first --isn 1000 --tolerance 5").unwrap();
+        let (k, ip) = wanted_by("--close server-first --isn 1000 --tolerance 5").unwrap();
         assert_eq!(k.close, crate::knobs::ClosePolicy::ServerFirst);
         assert_eq!(k.isn, crate::knobs::IsnMode::Fixed(1000));
-        assert_eq!(knobs_of(""), Some(crate::knobs::TcpKnobs::default()));
-        assert_eq!(knobs_of("--bogus"), None);
-        assert_eq!(knobs_of("--mss 99999"), None);
+        assert_eq!(ip, IpVersion::V4);
+        let default = crate::knobs::TcpKnobs::default();
+        assert_eq!(wanted_by(""), Some((default.clone(), IpVersion::V4)));
+        assert_eq!(wanted_by("--ipv6"), Some((default, IpVersion::V6)));
+        assert_eq!(wanted_by("--bogus"), None);
+        assert_eq!(wanted_by("--mss 99999"), None);
     }
 
     #[test]

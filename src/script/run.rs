@@ -19,9 +19,14 @@
 //! Semantics of a line, at its time T (relative times count from the time the previous
 //! line actually happened):
 //! - `<`: the stack runs up to T; if it sends anything before T that no `>` line
-//!   expected, the line fails. Then the peer's segment is delivered at T.
-//! - `>`: the next segment our stack sends must come within T ± tolerance (`*`: any time
-//!   within [`ANY_WAIT`]) and match the line ([`check::differences`]).
+//!   expected, the line fails. Then the peer's segment is delivered at T (for a range
+//!   `A~B`, T is A).
+//! - `>`: the next segment our stack sends must come within T ± tolerance (a range
+//!   `A~B`: from A − tolerance to B + tolerance; `*`: any time within [`ANY_WAIT`]) and
+//!   match the line ([`super::check::differences`]).
+//!
+//! The peer speaks IPv4 or IPv6 ([`RunOptions::ip`]); the in-memory [`ScriptDevice`]
+//! answers ARP and neighbor discovery either way.
 //!
 //! Data leaves as text on `out` (each line `ok` with the segment as it really was on the
 //! wire, or the failure with the expected line, the actual segment and what differs)
@@ -31,8 +36,8 @@
 use super::check::{describe, differences};
 use super::device::{ScriptDevice, Wire};
 use super::parse::format_secs;
-use super::parse::{Dir, Event, Flags, Script, SegmentSpec, SeqSpec, TcpOpt, Val, When};
-use super::wire::{self, DEFAULT_PEER_PORT, DEFAULT_PORT, Injection, PEER_IP, Seen};
+use super::parse::{Dir, Event, Script, SegmentSpec, SeqSpec, TcpOpt, Time, Val, When};
+use super::wire::{self, DEFAULT_PEER_PORT, DEFAULT_PORT, Injection, IpVersion, PEER_IP, Seen};
 use crate::clock::{Clock, VIRTUAL_EPOCH, VirtualClock};
 use crate::device::capture::{CaptureSink, FrameObserver};
 use crate::device::knobs::{KnobsLayer, RewriteConfig};
@@ -41,6 +46,7 @@ use crate::knobs::TcpKnobs;
 use crate::serve::{MAC, MAX_SLEEP, TX_BUFFER, http_config};
 use crate::server::Server;
 use crate::stack::{Stack, StackConfig};
+use crate::tcp::TcpFlags;
 use crate::tcpinfo::ConnTable;
 use smoltcp::phy::{PcapMode, PcapWriter};
 use smoltcp::time::{Duration, Instant};
@@ -74,6 +80,8 @@ pub struct RunOptions {
     pub max_conns: usize,
     /// Write every frame (ARP included) to this pcap file.
     pub pcap: Option<PathBuf>,
+    /// The IP version the peer speaks (`--ipv6`).
+    pub ip: IpVersion,
 }
 
 /// How a run ended.
@@ -112,6 +120,7 @@ struct Engine {
     last: Instant,
     tolerance: Duration,
     mtu: usize,
+    ip: IpVersion,
 }
 
 /// Why a line failed, as lines to print under it (the actual segment among them).
@@ -189,6 +198,7 @@ impl Engine {
             last: VIRTUAL_EPOCH,
             tolerance: opts.tolerance,
             mtu,
+            ip: opts.ip,
         })
     }
 
@@ -267,12 +277,12 @@ impl Engine {
             .conns
             .entry((seen.our_port, seen.peer_port))
             .or_default();
-        if seen.flags.has(Flags::SYN) {
+        if seen.flags.contains(TcpFlags::SYN) {
             // A new SYN-ACK is a new connection on this pair of ports.
             c.base = Some(seen.seq);
             c.snd_nxt = None;
         }
-        if !seen.flags.has(Flags::RST) {
+        if !seen.flags.contains(TcpFlags::RST) {
             let end = seen.seq.wrapping_add(seen.seq_len());
             if c.snd_nxt.is_none_or(|n| (end.wrapping_sub(n) as i32) > 0) {
                 c.snd_nxt = Some(end);
@@ -291,12 +301,21 @@ impl Engine {
         self.conns.get(&key).copied().unwrap_or_default()
     }
 
-    /// The instant a line names, given when the previous line happened.
-    fn time_of(&self, when: When) -> Instant {
+    /// The instant a time names, given when the previous line happened.
+    fn time_of(&self, time: Time) -> Instant {
+        match time {
+            Time::Relative(us) => self.last + Duration::from_micros(us.max(0) as u64),
+            Time::Absolute(us) => VIRTUAL_EPOCH + Duration::from_micros(us.max(0) as u64),
+        }
+    }
+
+    /// The first and last instants a line's time names (`*`: from the previous line on,
+    /// for [`ANY_WAIT`]).
+    fn span(&self, when: When) -> (Instant, Instant) {
         match when {
-            When::Relative(us) => self.last + Duration::from_micros(us.max(0) as u64),
-            When::Absolute(us) => VIRTUAL_EPOCH + Duration::from_micros(us.max(0) as u64),
-            When::Any => self.last,
+            When::At(t) => (self.time_of(t), self.time_of(t)),
+            When::Range(a, b) => (self.time_of(a), self.time_of(b)),
+            When::Any => (self.last, self.last + ANY_WAIT),
         }
     }
 
@@ -336,6 +355,7 @@ impl Engine {
         }
         let len = seg.seq.len.value().unwrap_or(0) as usize;
         Ok(Injection {
+            ip: self.ip,
             our_port: seg.port.unwrap_or(DEFAULT_PORT),
             peer_port: seg.peer_port.unwrap_or(DEFAULT_PEER_PORT),
             flags: seg.flags.value().unwrap_or_default(),
@@ -369,7 +389,7 @@ impl Engine {
             },
             ack: inj
                 .flags
-                .has(Flags::ACK)
+                .contains(TcpFlags::ACK)
                 .then_some(Val::Is(inj.ack.wrapping_sub(base))),
             win: Some(Val::Is(inj.win)),
             options: seg.options.as_ref().map(|l| super::parse::OptList {
@@ -388,7 +408,8 @@ impl Engine {
         let fail = |lines: Vec<String>| Failure { lines };
         match e.dir {
             Dir::In => {
-                let mut t = self.time_of(e.when);
+                // A range: the peer sends at its start.
+                let mut t = self.span(e.when).0;
                 let now = self.clock.now();
                 if t < now {
                     if now - t > self.tolerance {
@@ -435,27 +456,29 @@ impl Engine {
             }
             Dir::Out => {
                 let tol = self.tolerance;
-                let (t, earliest, deadline) = match e.when {
-                    When::Any => (self.last, self.last, self.last + ANY_WAIT),
-                    w => {
-                        let t = self.time_of(w);
-                        let early =
-                            Instant::from_micros(t.total_micros() - tol.total_micros() as i64);
-                        (t, early, t + tol)
-                    }
-                };
-                let ms = tol.total_micros() as f64 / 1000.0;
-                let window = if e.when == When::Any {
-                    format!("any time up to {}", secs(deadline))
+                let (from, to) = self.span(e.when);
+                let earliest = if e.when == When::Any {
+                    from
                 } else {
-                    format!("at {} ± {ms} ms", secs(t))
+                    Instant::from_micros(from.total_micros() - tol.total_micros() as i64)
+                };
+                let deadline = if e.when == When::Any { to } else { to + tol };
+                let ms = tol.total_micros() as f64 / 1000.0;
+                let window = match e.when {
+                    When::Any => format!("any time up to {}", secs(deadline)),
+                    When::At(_) => format!("at {} ± {ms} ms", secs(from)),
+                    When::Range(..) => {
+                        format!("between {} and {} ± {ms} ms", secs(from), secs(to))
+                    }
                 };
                 let found = self.next_segment(deadline).map_err(|m| fail(vec![m]))?;
                 let Some((ts, seen)) = found else {
-                    let within = if e.when == When::Any {
-                        format!("by {}", secs(deadline))
-                    } else {
-                        format!("within {ms} ms of {}", secs(t))
+                    let within = match e.when {
+                        When::Any => format!("by {}", secs(deadline)),
+                        When::At(_) => format!("within {ms} ms of {}", secs(from)),
+                        When::Range(..) => {
+                            format!("between {} and {}", secs(earliest), secs(deadline))
+                        }
                     };
                     return Err(fail(vec![
                         format!("expected {window}"),
@@ -474,7 +497,7 @@ impl Engine {
                     );
                 }
                 let actual = format!("{} > {}", secs(ts), describe(&seen, base));
-                let isn = if seen.flags.has(Flags::SYN) {
+                let isn = if seen.flags.contains(TcpFlags::SYN) {
                     format!("   (our ISN on the wire: {})", seen.seq)
                 } else {
                     String::new()
@@ -569,6 +592,7 @@ mod tests {
             request_timeout: std::time::Duration::from_secs(10),
             max_conns: 2,
             pcap: None,
+            ip: IpVersion::V4,
         }
     }
 
@@ -599,13 +623,13 @@ mod tests {
     #[test]
     fn a_get_passes_and_reports_every_line() {
         let (outcome, out) = run_text(GET, isn1000());
-        assert_eq!(outcome, Outcome::Passed { lines: 7 }, "{out}");
+        assert_eq!(outcome, Outcome::Passed { lines: 9 }, "{out}");
         assert!(out.contains("(our ISN on the wire: 1000)"), "{out}");
         assert!(
-            out.contains("got     0.001 > P. 1461:2261(800) ack 39 win 32768\n"),
+            out.contains("got     0.002 > P. 2049:2261(212) ack 39 win 32768\n"),
             "{out}"
         );
-        assert!(out.ends_with("7 lines passed\n"), "{out}");
+        assert!(out.ends_with("9 lines passed\n"), "{out}");
         // Same script, same report.
         assert_eq!(run_text(GET, isn1000()).1, out);
     }
@@ -623,7 +647,7 @@ mod tests {
                 ..TcpKnobs::default()
             };
             let (outcome, out) = run_text(GET, knobs);
-            assert_eq!(outcome, Outcome::Passed { lines: 7 }, "{isn:?}: {out}");
+            assert_eq!(outcome, Outcome::Passed { lines: 9 }, "{isn:?}: {out}");
         }
     }
 
@@ -648,12 +672,19 @@ mod tests {
     #[test]
     fn silence_is_reported_as_nothing_within_the_tolerance() {
         // Keep-alive: after the response nothing comes for 5 s.
-        let (outcome, out) = run_text(&get_then(7, "+0.5 > F. 2261:2261(0) ack 39"), isn1000());
-        assert_eq!(outcome, Outcome::Failed { line: 8, passed: 7 }, "{out}");
-        assert!(out.contains("expected at 0.502 ± 10 ms"), "{out}");
+        let (outcome, out) = run_text(&get_then(9, "+0.5 > F. 2261:2261(0) ack 39"), isn1000());
+        assert_eq!(
+            outcome,
+            Outcome::Failed {
+                line: 10,
+                passed: 9
+            },
+            "{out}"
+        );
+        assert!(out.contains("expected at 0.503 ± 10 ms"), "{out}");
         assert!(
             out.contains(
-                "actual  nothing within 10 ms of 0.502 (nothing at all since the previous line at 0.002)"
+                "actual  nothing within 10 ms of 0.503 (nothing at all since the previous line at 0.003)"
             ),
             "{out}"
         );
@@ -665,10 +696,17 @@ mod tests {
             close: ClosePolicy::Idle(std::time::Duration::from_secs(1)),
             ..isn1000()
         };
-        let (outcome, out) = run_text(&get_then(7, "+5 > F. 2261:2261(0) ack 39"), knobs);
-        assert_eq!(outcome, Outcome::Failed { line: 8, passed: 7 }, "{out}");
+        let (outcome, out) = run_text(&get_then(9, "+5 > F. 2261:2261(0) ack 39"), knobs);
+        assert_eq!(
+            outcome,
+            Outcome::Failed {
+                line: 10,
+                passed: 9
+            },
+            "{out}"
+        );
         assert!(
-            out.contains("- time: expected at 5.002 ± 10 ms, sent at 1.001 (too early)"),
+            out.contains("- time: expected at 5.003 ± 10 ms, sent at 1.003 (too early)"),
             "{out}"
         );
     }
@@ -737,13 +775,29 @@ mod tests {
     }
 
     #[test]
+    fn over_ipv6_the_stacks_own_solicitation_is_answered_and_hidden() {
+        let script = parse_script(include_str!("../../scripts/examples/ipv6-get.pkt")).unwrap();
+        let mut o = opts(isn1000());
+        o.ip = IpVersion::V6;
+        let mut engine = Engine::new(&o).unwrap();
+        engine.wire.borrow_mut().assume_peer_asked();
+        for e in &script.events {
+            if let Err(f) = engine.event(e) {
+                panic!("line {}: {:?}", e.line, f.lines);
+            }
+        }
+        assert_eq!(engine.wire.borrow().ndp_replies, 1);
+        assert_eq!(engine.wire.borrow().arp_replies, 0);
+    }
+
+    #[test]
     fn the_pcap_has_every_frame_arp_included() {
         let path = std::env::temp_dir().join(format!("taplab-script-{}.pcap", std::process::id()));
         let mut o = opts(isn1000());
         o.pcap = Some(path.clone());
         let script = parse_script(GET).unwrap();
         let outcome = run(&script, &o, &mut Vec::new()).unwrap();
-        assert_eq!(outcome, Outcome::Passed { lines: 7 });
+        assert_eq!(outcome, Outcome::Passed { lines: 9 });
         let pcap = std::fs::read(&path).unwrap();
         let _ = std::fs::remove_file(&path);
         // Global header, then records: count them and their ethertypes.
@@ -762,8 +816,8 @@ mod tests {
         }
         assert_eq!(
             (arp, ip),
-            (2, 7),
-            "the peer's who-has and our reply; 7 segments"
+            (2, 9),
+            "the peer's who-has and our reply; 9 segments"
         );
     }
 
@@ -785,6 +839,8 @@ mod tests {
             include_str!("../../scripts/examples/handshake.pkt"),
             include_str!("../../scripts/examples/close-server-first.pkt"),
             include_str!("../../scripts/examples/rst-closed-port.pkt"),
+            include_str!("../../scripts/examples/time-ranges.pkt"),
+            include_str!("../../scripts/examples/tfo-cookie.pkt"),
         ];
         let words = [
             "S",
@@ -815,6 +871,13 @@ mod tests {
             "port 81",
             "win 0",
             "\"GET /\"",
+            "+.1~+.3",
+            "0~9",
+            "*:*(0)",
+            "...",
+            "<FO>",
+            "<FO 0102030405060708,md5>",
+            "<FOEXP 0a0b,nop,nop>",
         ];
         let mut rng = Rng(0x5eed_1234_abcd_0001);
         let mut ran = 0;
@@ -836,7 +899,9 @@ mod tests {
             let Ok(script) = parse_script(&lines.join("\n")) else {
                 continue;
             };
-            let outcome = run(&script, &opts(TcpKnobs::default()), &mut Vec::new());
+            let mut o = opts(TcpKnobs::default());
+            o.ip = IpVersion::from_ipv6_flag(rng.next().is_multiple_of(2));
+            let outcome = run(&script, &o, &mut Vec::new());
             assert!(outcome.is_ok());
             ran += 1;
         }
