@@ -19,6 +19,7 @@ have tshark || need+=(tshark)
 have curl || need+=(curl)
 have ping || need+=(iputils-ping)
 have python3 || need+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 have setpriv || need+=(util-linux)
 have chromium || need+=(chromium)
 have rsvg-convert || need+=(librsvg2-bin)
@@ -27,6 +28,13 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "scripts/test.sh: installing ${need[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 "${need[@]}" >/dev/null
+fi
+# REDbot, the outside HTTP linter one tap test runs against our responses, is on PyPI.
+if ! python3 -c "import redbot" 2>/dev/null; then
+    echo "scripts/test.sh: installing redbot (pip)"
+    # A Debian python3 refuses system-wide pip installs unless told it may.
+    python3 -m pip install --quiet redbot 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages redbot
 fi
 if [ ! -e /dev/net/tun ]; then
     modprobe tun || { echo "scripts/test.sh: /dev/net/tun is missing and modprobe tun failed" >&2; exit 1; }

@@ -10,7 +10,7 @@
 //! Logging (info): one line per connection opened and closed, one access-log line per
 //! request: `peer "METHOD target" status bytes ms`.
 
-use crate::clock::{Clock, from_system_time, to_system_time};
+use crate::clock::Clock;
 use crate::http::{Generated, Generator, HttpConfig, HttpConnection, Site, Verdict};
 use crate::knobs::TcpKnobs;
 use crate::stack::{ConnId, GuardAction, Stack, StackEvent};
@@ -230,7 +230,7 @@ impl Server {
                 self.conns.insert(
                     id,
                     Conn {
-                        http: HttpConnection::new(to_system_time(now)),
+                        http: HttpConnection::new(now),
                         local,
                         remote,
                         opened: now,
@@ -283,7 +283,6 @@ impl Server {
 
     /// Moves bytes between one socket and its HTTP connection. True if anything moved.
     fn drive(&mut self, id: ConnId, now: Instant) -> bool {
-        let wall = to_system_time(now);
         let Some(conn) = self.conns.get_mut(&id) else {
             return false;
         };
@@ -314,7 +313,7 @@ impl Server {
             let n = socket
                 .recv(|buf| {
                     let n = buf.len().min(room);
-                    conn.http.receive(&buf[..n], wall);
+                    conn.http.receive(&buf[..n], now);
                     (n, n)
                 })
                 .unwrap_or(0);
@@ -329,7 +328,7 @@ impl Server {
             conn.http.peer_closed();
             progressed = true;
         }
-        conn.http.set_unacknowledged(socket.send_queue() > 0, wall);
+        conn.http.set_unacknowledged(socket.send_queue() > 0, now);
 
         let info = TcpInfo {
             table: &self.table,
@@ -337,12 +336,12 @@ impl Server {
             knobs: &self.knobs,
             now,
         };
-        let mut verdict = conn.http.poll_with(&self.site, &info, &self.http, wall);
+        let mut verdict = conn.http.poll_with(&self.site, &info, &self.http, now);
 
         while conn.http.has_output() && socket.can_send() {
             let n = socket
                 .send(|buf| {
-                    let n = conn.http.write_output(buf, wall);
+                    let n = conn.http.write_output(buf, now);
                     (n, n)
                 })
                 .unwrap_or(0);
@@ -354,7 +353,7 @@ impl Server {
                 // Ask again now that the response is queued: if the connection is to
                 // close, close() before smoltcp sends the last segment lets the FIN ride
                 // on it (--fin piggyback).
-                verdict = conn.http.poll_with(&self.site, &info, &self.http, wall);
+                verdict = conn.http.poll_with(&self.site, &info, &self.http, now);
             }
         }
 
@@ -397,7 +396,7 @@ impl Server {
             // HTTP is done; the stack drives the rest (linger, FIN or RST).
             None
         } else {
-            conn.http.next_deadline(&self.http).map(from_system_time)
+            conn.http.next_deadline(&self.http)
         };
         if let Some(d) = conn.done_at.filter(|_| !conn.closing) {
             let t = d + CLIENT_FIRST_WAIT;

@@ -235,7 +235,7 @@ fn with_its_flags_a_failing_script_gets_no_flags_hint() {
 fn a_wrong_ack_fails_with_the_actual_ack() {
     let base = std::fs::read_to_string(Path::new(EXAMPLES).join("get-200.pkt")).unwrap();
     let n = line_of(&base, "+0    > P.");
-    let body = get_with(n, "+0    > P. 2049:2236(187) ack 38");
+    let body = get_with(n, "+0    > P. 2049:2261(212) ack 38");
     let path = script_file("wrong-ack.pkt", &body);
     let out = taplab(&[path.to_str().unwrap(), "--isn", "1000"]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
@@ -246,7 +246,7 @@ fn a_wrong_ack_fails_with_the_actual_ack() {
         show(&out)
     );
     assert!(
-        stdout.contains("    actual  0.002 > P. 2049:2236(187) ack 39 win 16384\n"),
+        stdout.contains("    actual  0.002 > P. 2049:2261(212) ack 39 win 16384\n"),
         "{}",
         show(&out)
     );
@@ -261,7 +261,7 @@ fn a_wrong_ack_fails_with_the_actual_ack() {
 fn a_missing_segment_fails_with_nothing_within_the_tolerance() {
     // Keep-alive: no FIN comes 100 ms after the response.
     let body = std::fs::read_to_string(Path::new(EXAMPLES).join("get-200.pkt")).unwrap()
-        + "+0.1 > F. 2236:2236(0) ack 39\n";
+        + "+0.1 > F. 2261:2261(0) ack 39\n";
     let path = script_file("no-fin.pkt", &body);
     let out = taplab(&[path.to_str().unwrap(), "--tolerance", "5"]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
@@ -441,7 +441,7 @@ fn ranges_with(starts: &str, replacement: &str) -> (usize, PathBuf) {
 fn a_segment_outside_its_time_range_fails_naming_the_range() {
     // The first retransmission comes at 1.003: a range that starts later fails it as
     // too early ...
-    let (n, path) = ranges_with("+.5~+1.5 >", "+1.1~+1.5 > F. 2231:2231(0) ack 39");
+    let (n, path) = ranges_with("+.5~+1.5 >", "+1.1~+1.5 > F. 2256:2256(0) ack 39");
     let out = taplab(&[path.to_str().unwrap(), "--close", "server-first"]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let stdout = text(&out.stdout);
@@ -458,7 +458,7 @@ fn a_segment_outside_its_time_range_fails_naming_the_range() {
         show(&out)
     );
     // ... and a range that ends before it reports nothing between its edges.
-    let (n, path) = ranges_with("+.5~+1.5 >", "+.1~+.5 > F. 2231:2231(0) ack 39");
+    let (n, path) = ranges_with("+.5~+1.5 >", "+.1~+.5 > F. 2256:2256(0) ack 39");
     let out = taplab(&[path.to_str().unwrap(), "--close", "server-first"]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let stdout = text(&out.stdout);

@@ -9,7 +9,9 @@
 //! [`HttpConnection::take_log`].
 //!
 //! Shape: unparsed input accumulates in `inbuf`; `poll` cuts complete heads
-//! off its front, discards any request body, and queues one rendered
+//! off its front, discards any request body (a count or chunked framing,
+//! followed by `body.rs` so the next pipelined request is found exactly; one
+//! that cannot be followed closes the connection), and queues one rendered
 //! response per request (at most [`MAX_QUEUED`], so a pipelining client
 //! cannot make us open many files); `write_output` drains the queue front
 //! to back. Once a response that needs the connection closed is queued,
@@ -17,15 +19,17 @@
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use log::{debug, warn};
 
+use super::body::{BodySkip, MAX_SKIPPED_BODY, Progress};
 use super::request::{
-    HeadScanner, MAX_HEADER_BLOCK, MAX_REQUEST_LINE, Scan, log_text, parse_head, request_line_parts,
+    Framing, HeadScanner, MAX_HEADER_BLOCK, MAX_REQUEST_LINE, Scan, log_text, parse_head,
+    request_line_parts,
 };
 use super::response::{Body, Plan, plan_request};
-use super::{AccessRecord, HttpConfig, Site, Verdict};
+use super::{AccessRecord, HttpConfig, Instant, Site, Verdict, after, elapsed};
 use super::{Generator, NoGenerator};
 
 /// Unparsed input we accept beyond the largest possible head.
@@ -34,24 +38,21 @@ const INPUT_SLACK: usize = 32 * 1024;
 pub(super) const INPUT_CAP: usize = MAX_REQUEST_LINE + MAX_HEADER_BLOCK + INPUT_SLACK;
 /// Responses queued at once: the one being written and one more.
 pub(super) const MAX_QUEUED: usize = 2;
-/// Largest request body we read and discard to keep the connection usable;
-/// beyond it we answer and close instead.
-pub(super) const MAX_SKIPPED_BODY: u64 = 1024 * 1024;
 
-/// One response on its way out.
+/// One response on its way out. Its head is in the connection's `heads`.
 struct Outgoing {
-    head: Vec<u8>,
-    head_pos: usize,
+    /// Bytes of the head not yet written.
+    head_left: usize,
     body: Body,
     /// Access record, completed when the last byte is written.
     record: AccessRecord,
     /// When the request was complete (the start of `record.duration`).
-    completed_at: SystemTime,
+    completed_at: Instant,
 }
 
 impl Outgoing {
     fn done(&self) -> bool {
-        self.head_pos == self.head.len() && self.body.remaining() == 0
+        self.head_left == 0 && self.body.remaining() == 0
     }
 }
 
@@ -60,9 +61,13 @@ impl Outgoing {
 pub struct HttpConnection {
     inbuf: Vec<u8>,
     scanner: HeadScanner,
-    /// Body bytes of an answered request still to be read and dropped.
-    skip_body: u64,
+    /// The body of an answered request, still to be read and dropped.
+    body: Option<BodySkip>,
     queue: VecDeque<Outgoing>,
+    /// The unwritten heads of the queued responses, in order, from
+    /// `heads_pos` on: one buffer reused for every response.
+    heads: Vec<u8>,
+    heads_pos: usize,
     /// No further request will be read; close once `queue` is empty.
     closing: bool,
     peer_closed: bool,
@@ -70,14 +75,14 @@ pub struct HttpConnection {
     dirty: bool,
     /// When the bytes of the partial head in `inbuf` started arriving (or
     /// when we became free to answer them, if that was later).
-    head_started: Option<SystemTime>,
+    head_started: Option<Instant>,
     /// Last activity (input, or the response queue running empty): base of
     /// the keep-alive idle timer and of the body-skip timer.
-    idle_since: SystemTime,
-    last_rx: SystemTime,
+    idle_since: Instant,
+    last_rx: Instant,
     /// Latest `now` we were given: reported as an already-passed deadline
     /// when `poll` has work to do right away.
-    last_seen: SystemTime,
+    last_seen: Instant,
     /// The transport still holds bytes we wrote that the peer has not
     /// acknowledged ([`HttpConnection::set_unacknowledged`]).
     unacknowledged: bool,
@@ -87,12 +92,14 @@ pub struct HttpConnection {
 }
 
 impl HttpConnection {
-    pub fn new(now: SystemTime) -> Self {
+    pub fn new(now: Instant) -> Self {
         HttpConnection {
             inbuf: Vec::new(),
             scanner: HeadScanner::default(),
-            skip_body: 0,
+            body: None,
             queue: VecDeque::new(),
+            heads: Vec::new(),
+            heads_pos: 0,
             closing: false,
             peer_closed: false,
             dirty: false,
@@ -112,7 +119,7 @@ impl HttpConnection {
     /// when it was handed to the transport (a large response under loss can
     /// take longer than the idle timeout to get through, and closing then
     /// would send our FIN behind data still being retransmitted).
-    pub fn set_unacknowledged(&mut self, unacknowledged: bool, now: SystemTime) {
+    pub fn set_unacknowledged(&mut self, unacknowledged: bool, now: Instant) {
         if self.unacknowledged && !unacknowledged {
             self.idle_since = self.idle_since.max(now);
             self.dirty = true;
@@ -130,7 +137,7 @@ impl HttpConnection {
     }
 
     /// Feeds bytes received from the peer.
-    pub fn receive(&mut self, data: &[u8], now: SystemTime) {
+    pub fn receive(&mut self, data: &[u8], now: Instant) {
         self.last_seen = now;
         if self.closing || self.peer_closed || data.is_empty() {
             // Past a closing response the rest of the stream is ignored.
@@ -140,18 +147,20 @@ impl HttpConnection {
         self.idle_since = now;
         self.dirty = true;
         let mut data = data;
-        if self.skip_body > 0 && self.inbuf.is_empty() {
+        if let Some(body) = self.body.as_mut()
+            && self.inbuf.is_empty()
+        {
             // Body bytes to discard need not pass through the buffer.
-            let n = usize::try_from(self.skip_body)
-                .unwrap_or(usize::MAX)
-                .min(data.len());
-            data = &data[n..];
-            self.skip_body -= n as u64;
+            let (used, progress) = body.skip(data);
+            data = &data[used..];
+            if !self.body_progress(progress) {
+                return;
+            }
         }
         if data.is_empty() {
             return;
         }
-        if self.skip_body == 0 && self.head_started.is_none() {
+        if self.body.is_none() && self.head_started.is_none() {
             self.head_started = Some(now);
         }
         if data.len() > self.input_room() {
@@ -172,7 +181,7 @@ impl HttpConnection {
     }
 
     /// Parses buffered requests, queues their responses, checks timers.
-    pub fn poll(&mut self, site: &Site, config: &HttpConfig, now: SystemTime) -> Verdict {
+    pub fn poll(&mut self, site: &Site, config: &HttpConfig, now: Instant) -> Verdict {
         self.poll_with(site, &NoGenerator, config, now)
     }
 
@@ -183,7 +192,7 @@ impl HttpConnection {
         site: &Site,
         generator: &dyn Generator,
         config: &HttpConfig,
-        now: SystemTime,
+        now: Instant,
     ) -> Verdict {
         self.last_seen = now;
         if self.dirty {
@@ -199,27 +208,30 @@ impl HttpConnection {
     }
 
     /// Writes pending response bytes into `out`; returns how many.
-    pub fn write_output(&mut self, out: &mut [u8], now: SystemTime) -> usize {
+    pub fn write_output(&mut self, out: &mut [u8], now: Instant) -> usize {
         self.last_seen = now;
         let mut n = 0;
         while n < out.len() {
             let Some(cur) = self.queue.front_mut() else {
                 break;
             };
-            if cur.head_pos < cur.head.len() {
-                let k = (cur.head.len() - cur.head_pos).min(out.len() - n);
-                out[n..n + k].copy_from_slice(&cur.head[cur.head_pos..cur.head_pos + k]);
-                cur.head_pos += k;
+            if cur.head_left > 0 {
+                let k = cur.head_left.min(out.len() - n);
+                let from = self.heads_pos;
+                out[n..n + k].copy_from_slice(&self.heads[from..from + k]);
+                self.heads_pos += k;
+                cur.head_left -= k;
                 n += k;
                 continue;
             }
             match &mut cur.body {
                 Body::Empty => {}
-                Body::Bytes { data, pos } => {
-                    if *pos < data.len() {
-                        let k = (data.len() - *pos).min(out.len() - n);
-                        out[n..n + k].copy_from_slice(&data[*pos..*pos + k]);
-                        *pos += k;
+                Body::Memory { .. } => {
+                    let src = cur.body.memory();
+                    if !src.is_empty() {
+                        let k = src.len().min(out.len() - n);
+                        out[n..n + k].copy_from_slice(&src[..k]);
+                        cur.body.advance(k);
                         n += k;
                         cur.record.bytes += k as u64;
                         continue;
@@ -259,6 +271,11 @@ impl HttpConnection {
         while self.queue.front().is_some_and(Outgoing::done) {
             self.finish_front(now);
         }
+        if self.heads_pos == self.heads.len() {
+            // Every head is written: start again at the front (capacity kept).
+            self.heads.clear();
+            self.heads_pos = 0;
+        }
         n
     }
 
@@ -273,7 +290,7 @@ impl HttpConnection {
     /// due or pipelined requests that can now be answered because
     /// `write_output` drained the queue; callers should treat a past
     /// deadline as "do not sleep".
-    pub fn next_deadline(&self, config: &HttpConfig) -> Option<SystemTime> {
+    pub fn next_deadline(&self, config: &HttpConfig) -> Option<Instant> {
         if self.dirty || (self.closing && self.queue.is_empty()) {
             return Some(self.last_seen);
         }
@@ -282,15 +299,14 @@ impl HttpConnection {
             // acknowledging it.
             return None;
         }
-        if self.skip_body > 0 {
-            return self.idle_since.checked_add(config.request_timeout);
+        if self.body.is_some() {
+            return Some(after(self.idle_since, config.request_timeout));
         }
         if !self.inbuf.is_empty() {
             let started = self.head_started.unwrap_or(self.last_rx);
-            return started.checked_add(config.request_timeout);
+            return Some(after(started, config.request_timeout));
         }
-        self.idle_timeout(config)
-            .and_then(|t| self.idle_since.checked_add(t))
+        self.idle_timeout(config).map(|t| after(self.idle_since, t))
     }
 
     /// How long the connection may sit idle before we close it. Before its first request
@@ -318,17 +334,14 @@ impl HttpConnection {
         site: &Site,
         generator: &dyn Generator,
         config: &HttpConfig,
-        now: SystemTime,
+        now: Instant,
     ) {
         let mut queue_full = false;
         while !self.closing {
-            if self.skip_body > 0 {
-                let n = usize::try_from(self.skip_body)
-                    .unwrap_or(usize::MAX)
-                    .min(self.inbuf.len());
-                self.inbuf.drain(..n);
-                self.skip_body -= n as u64;
-                if self.skip_body > 0 {
+            if let Some(body) = self.body.as_mut() {
+                let (used, progress) = body.skip(&self.inbuf);
+                self.inbuf.drain(..used);
+                if !self.body_progress(progress) || self.body.is_some() {
                     break;
                 }
             }
@@ -355,7 +368,7 @@ impl HttpConnection {
         }
         if self.peer_closed && !self.closing && !queue_full {
             // Whatever is left cannot become a complete request any more.
-            if !self.inbuf.is_empty() || self.skip_body > 0 {
+            if !self.inbuf.is_empty() || self.body.is_some() {
                 debug!(
                     "peer closed with {} bytes of a partial request",
                     self.inbuf.len()
@@ -365,9 +378,9 @@ impl HttpConnection {
         }
         if self.closing {
             self.inbuf = Vec::new();
-            self.skip_body = 0;
+            self.body = None;
         }
-        if self.inbuf.is_empty() || self.skip_body > 0 {
+        if self.inbuf.is_empty() || self.body.is_some() {
             self.head_started = None;
         } else if self.head_started.is_none() {
             // The leftover of a pipelined feed: its bytes came with the last input.
@@ -383,7 +396,7 @@ impl HttpConnection {
         site: &Site,
         generator: &dyn Generator,
         config: &HttpConfig,
-        now: SystemTime,
+        now: Instant,
     ) {
         let head = &self.inbuf[..len];
         let req = match parse_head(head) {
@@ -398,21 +411,21 @@ impl HttpConnection {
         self.scanner.reset();
         self.head_started = None;
 
-        let mut close =
-            req.minor_version == 0 || req.connection_close || config.close_after_response;
-        if req.transfer_encoding {
-            // We do not decode chunked bodies, so the stream cannot be followed.
-            close = true;
-        } else if req.content_length > 0 {
-            // A client waiting for 100-continue may never send the body, so
-            // waiting to skip it could stall; closing is the safe answer.
-            if req.content_length > MAX_SKIPPED_BODY || req.expect_continue {
-                close = true;
-            } else {
-                self.skip_body = req.content_length;
-            }
+        let mut close = req.minor_version == 0
+            || req.connection_close
+            || req.framing_suspect
+            || config.close_after_response;
+        // A client waiting for 100-continue may never send the body, so
+        // waiting to skip it could stall; closing is the safe answer.
+        if req.framing != Framing::None && !close && !req.expect_continue {
+            self.body = match req.framing {
+                Framing::Length(n) if n <= MAX_SKIPPED_BODY => Some(BodySkip::Length(n)),
+                Framing::Chunked => Some(BodySkip::chunked()),
+                _ => None,
+            };
         }
-        let plan = plan_request(&req, site, generator);
+        close |= req.framing != Framing::None && self.body.is_none();
+        let plan = plan_request(&req, site, generator, now);
         close |= plan.forces_close();
         let record = AccessRecord {
             method: log_text(req.method.as_bytes()),
@@ -433,7 +446,7 @@ impl HttpConnection {
         method: String,
         target: String,
         config: &HttpConfig,
-        now: SystemTime,
+        now: Instant,
     ) {
         debug!("answering {status} and closing");
         let head_only = method == "HEAD";
@@ -454,13 +467,18 @@ impl HttpConnection {
         close: bool,
         record: AccessRecord,
         config: &HttpConfig,
-        now: SystemTime,
+        now: Instant,
     ) {
-        let (head, body) = plan.render(head_only, close, now, &config.server);
+        if self.heads_pos > 0 {
+            // Drop the written heads in front (a move of at most one head).
+            self.heads.drain(..self.heads_pos);
+            self.heads_pos = 0;
+        }
+        let before = self.heads.len();
+        let body = plan.render(&mut self.heads, head_only, close, now, &config.server);
         self.answered = true;
         self.queue.push_back(Outgoing {
-            head,
-            head_pos: 0,
+            head_left: self.heads.len() - before,
             body,
             record,
             completed_at: self.last_rx,
@@ -470,13 +488,32 @@ impl HttpConnection {
         }
     }
 
+    /// Acts on where the body being skipped stands; false if nothing more
+    /// should be read (the body could not be followed, so the connection
+    /// closes once the answer already queued is written).
+    fn body_progress(&mut self, progress: Progress) -> bool {
+        match progress {
+            Progress::NeedMore => {}
+            Progress::Done => self.body = None,
+            Progress::Stop(why) => {
+                debug!("request body: {why}; closing after the response");
+                self.body = None;
+                self.closing = true;
+                self.inbuf = Vec::new();
+                self.dirty = true;
+                return false;
+            }
+        }
+        true
+    }
+
     /// Retires the fully written front response.
-    fn finish_front(&mut self, now: SystemTime) {
+    fn finish_front(&mut self, now: Instant) {
         let Some(done) = self.queue.pop_front() else {
             return;
         };
         let mut record = done.record;
-        record.duration = now.duration_since(done.completed_at).unwrap_or_default();
+        record.duration = elapsed(done.completed_at, now);
         self.log.push(record);
         // Room in the queue: buffered pipelined requests may now be answered.
         self.dirty = true;
@@ -489,31 +526,32 @@ impl HttpConnection {
 
     /// Gives up on the current response mid-body: the framing is lost, so
     /// nothing else may follow it on this connection.
-    fn abort(&mut self, now: SystemTime) {
+    fn abort(&mut self, now: Instant) {
         if let Some(cur) = self.queue.pop_front() {
             let mut record = cur.record;
-            record.duration = now.duration_since(cur.completed_at).unwrap_or_default();
+            record.duration = elapsed(cur.completed_at, now);
             self.log.push(record);
         }
         self.queue.clear();
+        self.heads.clear();
+        self.heads_pos = 0;
         self.closing = true;
         self.inbuf = Vec::new();
-        self.skip_body = 0;
+        self.body = None;
         self.head_started = None;
         self.dirty = true;
     }
 
-    fn check_timers(&mut self, config: &HttpConfig, now: SystemTime) {
+    fn check_timers(&mut self, config: &HttpConfig, now: Instant) {
         if self.closing || !self.queue.is_empty() {
             return;
         }
-        if self.unacknowledged && self.skip_body == 0 && self.inbuf.is_empty() {
+        if self.unacknowledged && self.body.is_none() && self.inbuf.is_empty() {
             // Idle only once the peer has everything we sent.
             return;
         }
-        let reached =
-            |base: SystemTime, after: Duration| base.checked_add(after).is_some_and(|d| now >= d);
-        if self.skip_body > 0 {
+        let reached = |base: Instant, span: Duration| now >= after(base, span);
+        if self.body.is_some() {
             if reached(self.idle_since, config.request_timeout) {
                 // The response was already sent; there is nothing to answer.
                 debug!("request body stalled; closing");

@@ -10,28 +10,43 @@
 //! * [`HttpConnection::poll`] parses buffered requests, plans their responses
 //!   against the [`Site`] and checks timers; it answers [`Verdict::Close`] when
 //!   the server should now close, and only once all output is written;
-//! * response bytes come out of [`HttpConnection::write_output`], file bodies
-//!   being read from disk piece by piece straight into the caller's buffer;
+//! * response bytes come out of [`HttpConnection::write_output`]: heads
+//!   rendered into one reusable buffer per connection, small files copied from
+//!   the site's in-memory cache (no system call per request; a changed file is
+//!   noticed within a second), large files read from disk piece by piece
+//!   straight into the caller's buffer;
 //! * one [`AccessRecord`] per answered request comes out of
 //!   [`HttpConnection::take_log`].
 //!
 //! The module never reads the clock: every call that needs the time takes
-//! `now`, which also makes the timers testable.
+//! `now`, which also makes the timers testable. Points in time are one type,
+//! [`Instant`] (smoltcp's, re-exported here): the instant every caller already
+//! holds, counting microseconds since the Unix epoch (see [`crate::clock`]), so
+//! the same value runs the timers and dates the responses. Lengths of time
+//! (timeouts, durations in the access log) are `std::time::Duration`.
 //!
 //! Files: `conn.rs` (the connection state machine), `request.rs` (finding,
-//! limiting and parsing request heads), `response.rs` (deciding and rendering
-//! responses), `site.rs` (request target to file), `conditional.rs`
-//! (ETag and If-* headers), `range.rs` (byte ranges), `date.rs` (HTTP dates).
+//! limiting and parsing request heads), `host.rs` (the Host field's syntax),
+//! `body.rs` (skipping request bodies, chunked ones decoded), `cache.rs` (the
+//! site's files kept in memory), `response.rs`
+//! (deciding and rendering responses), `target.rs` (request target to clean
+//! path: decoding, dot segments), `site.rs` (clean path to file),
+//! `conditional.rs` (ETag and If-* headers), `range.rs` (byte ranges),
+//! `date.rs` (HTTP dates).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+mod body;
+mod cache;
 mod conditional;
 mod conn;
 mod date;
+mod host;
 mod range;
 mod request;
 mod response;
 mod site;
+mod target;
 
 #[cfg(test)]
 mod tests;
@@ -39,6 +54,25 @@ mod tests;
 pub use conn::HttpConnection;
 pub use date::{format_http_date, parse_http_date};
 pub use site::Site;
+/// The one time type of this module's API (see the module documentation).
+pub use smoltcp::time::Instant;
+
+/// The wall-clock time an [`Instant`] stands for, for HTTP dates.
+fn wall_time(t: Instant) -> SystemTime {
+    crate::clock::to_system_time(t)
+}
+
+/// `base + d`, saturating instead of overflowing for absurdly long `d`.
+fn after(base: Instant, d: Duration) -> Instant {
+    let micros = i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+    Instant::from_micros(base.total_micros().saturating_add(micros))
+}
+
+/// The length of time from `earlier` to `later` (zero if `later` is earlier).
+fn elapsed(earlier: Instant, later: Instant) -> Duration {
+    let micros = later.total_micros().saturating_sub(earlier.total_micros());
+    Duration::from_micros(u64::try_from(micros).unwrap_or(0))
+}
 
 /// Settings shared by all connections.
 #[derive(Debug, Clone)]

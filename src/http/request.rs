@@ -14,6 +14,8 @@
 
 use log::debug;
 
+use super::host::valid_host;
+
 /// Longest request line, including its CRLF.
 pub(super) const MAX_REQUEST_LINE: usize = 8 * 1024;
 /// Longest header block: all field lines plus the final empty line.
@@ -92,6 +94,14 @@ impl HeadScanner {
                                 // so this cannot be one; be safe anyway.
                                 return Scan::Error(400);
                             }
+                            // `method SP target SP version`: fewer than two spaces
+                            // is an HTTP/0.9 line (`GET /`), which has no header
+                            // block to wait for. Answer it now, not at the timeout.
+                            let line = &buf[self.line_start..i - 1];
+                            if line.iter().filter(|&&b| b == b' ').count() < 2 {
+                                debug!("request line without a version");
+                                return Scan::Error(400);
+                            }
                             self.fields_start = Some(i + 1);
                         }
                         Some(start) => {
@@ -124,16 +134,29 @@ impl HeadScanner {
     }
 }
 
+/// How a request's body is delimited (RFC 9112 §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) enum Framing {
+    /// No body (no Content-Length, or 0).
+    #[default]
+    None,
+    /// `Content-Length` bytes.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
 /// The parts of a request head the responder acts on.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Request {
     pub method: String,
     pub target: String,
-    /// 0 for HTTP/1.0, 1 for HTTP/1.1.
+    /// 0 for HTTP/1.0, 1 for HTTP/1.1 (and for HTTP/1.2 to 1.9, served as 1.1).
     pub minor_version: u8,
-    /// Declared body length (0 when absent).
-    pub content_length: u64,
-    pub transfer_encoding: bool,
+    pub framing: Framing,
+    /// The framing is in doubt though usable (Transfer-Encoding with
+    /// Content-Length, or in HTTP/1.0): answer, then close (RFC 9112 §6.1, §6.3).
+    pub framing_suspect: bool,
     pub connection_close: bool,
     pub expect_continue: bool,
     /// Several If-None-Match fields are combined into one list.
@@ -145,9 +168,20 @@ pub(super) struct Request {
 }
 
 /// Parses a complete head (as delimited by [`HeadScanner`]). `Err` carries
-/// the status to answer with: 400, 431 or 505.
+/// the status to answer with: 400, 431, 501 or 505.
 pub(super) fn parse_head(head: &[u8]) -> Result<Request, u16> {
-    check_version(head)?;
+    // httparse knows only 1.0 and 1.1: a later 1.x is handed to it as 1.1
+    // (RFC 9110 §2.5: serve it as the highest minor version we support).
+    let patched;
+    let head = match check_version(head)? {
+        Some(at) => {
+            let mut copy = head.to_vec();
+            copy[at] = b'1';
+            patched = copy;
+            &patched[..]
+        }
+        None => head,
+    };
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     match req.parse(head) {
@@ -174,11 +208,16 @@ pub(super) fn parse_head(head: &[u8]) -> Result<Request, u16> {
     };
     let mut hosts = 0;
     let mut content_length: Option<u64> = None;
+    let mut transfer_encoding: Option<String> = None;
     for h in req.headers.iter() {
         let value = std::str::from_utf8(h.value).ok().map(str::trim);
         let name = h.name;
         if name.eq_ignore_ascii_case("host") {
             hosts += 1;
+            if !value.is_some_and(|v| valid_host(v.as_bytes())) {
+                debug!("invalid Host {:?}", String::from_utf8_lossy(h.value));
+                return Err(400);
+            }
         } else if name.eq_ignore_ascii_case("content-length") {
             let Some(n) = value.and_then(parse_content_length) else {
                 debug!("invalid Content-Length");
@@ -190,7 +229,8 @@ pub(super) fn parse_head(head: &[u8]) -> Result<Request, u16> {
             }
             content_length = Some(n);
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            out.transfer_encoding = true;
+            // Several fields form one list (RFC 9110 §5.3).
+            append_list(&mut transfer_encoding, value.ok_or(400u16)?);
         } else if name.eq_ignore_ascii_case("connection") {
             let close =
                 value.is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")));
@@ -217,26 +257,87 @@ pub(super) fn parse_head(head: &[u8]) -> Result<Request, u16> {
         debug!("{hosts} Host fields");
         return Err(400);
     }
-    if out.transfer_encoding && content_length.is_some() {
-        debug!("both Content-Length and Transfer-Encoding");
-        return Err(400);
-    }
-    out.content_length = content_length.unwrap_or(0);
+    out.framing = match (transfer_encoding, content_length) {
+        (Some(te), cl) => {
+            check_transfer_coding(&te)?;
+            // Transfer-Encoding overrides Content-Length, but the pair smells
+            // of request smuggling, and an HTTP/1.0 message with it has faulty
+            // framing: either way, close after answering (RFC 9112 §6.1, §6.3).
+            if cl.is_some() || minor_version == 0 {
+                debug!("Transfer-Encoding with Content-Length or in HTTP/1.0");
+                out.framing_suspect = true;
+            }
+            Framing::Chunked
+        }
+        (None, Some(0) | None) => Framing::None,
+        (None, Some(n)) => Framing::Length(n),
+    };
     Ok(out)
 }
 
-/// Rejects versions other than 1.0 and 1.1 with 505 before httparse, which
-/// would report them as a generic syntax error. Versions that are not even
-/// `HTTP/<digits and dots>` are left for httparse to reject with 400.
-fn check_version(head: &[u8]) -> Result<(), u16> {
+/// Accepts a Transfer-Encoding list only when it is exactly `chunked`, the one
+/// coding we decode. Otherwise the status to answer with:
+///
+/// * 400 when the list is malformed or empty, or when a list of several codings
+///   does not end in a single `chunked`: the body's length cannot be told
+///   (RFC 9112 §6.3, rule 4; chunked applied twice is not allowed either, §7);
+/// * 501 for a lone coding other than `chunked` (`gzip`, `xchunked`), or when
+///   `chunked` comes after codings we do not implement (`gzip, chunked`): the
+///   request may be well formed, we just do not understand it (§6.1).
+fn check_transfer_coding(list: &str) -> Result<(), u16> {
+    let mut codings = Vec::new();
+    for element in list.split(',') {
+        let element = element.trim_matches([' ', '\t']);
+        if element.is_empty() {
+            continue;
+        }
+        // A coding may carry parameters (`name;param=value`); the name decides.
+        let (name, params) = match element.split_once(';') {
+            Some((n, p)) => (n.trim_end_matches([' ', '\t']), Some(p)),
+            None => (element, None),
+        };
+        if name.is_empty() || !name.bytes().all(is_tchar) {
+            debug!("malformed Transfer-Encoding {list:?}");
+            return Err(400);
+        }
+        // chunked takes no parameters: with some it is a coding we do not know.
+        codings.push(name.eq_ignore_ascii_case("chunked") && params.is_none());
+    }
+    let Some((&last_is_chunked, before)) = codings.split_last() else {
+        debug!("empty Transfer-Encoding");
+        return Err(400);
+    };
+    let status = match (last_is_chunked, before.is_empty()) {
+        (true, true) => return Ok(()),
+        (false, true) => 501,
+        (false, false) => 400,
+        (true, false) if before.iter().any(|&chunked| chunked) => 400,
+        (true, false) => 501,
+    };
+    debug!("Transfer-Encoding {list:?}: {status}");
+    Err(status)
+}
+
+/// Decides on the version before httparse, which would report anything but
+/// 1.0 and 1.1 as a generic syntax error. `HTTP/1.2` to `HTTP/1.9` are served
+/// as 1.1 (RFC 9110 §2.5): `Ok(Some(i))` gives the index of the minor digit to
+/// read as `1`. Other numeric versions (`HTTP/2.0`, `HTTP/0.9`, `HTTP/3`) get
+/// 505. Versions that are not even `HTTP/<digits and dots>` are left for
+/// httparse to reject with 400.
+fn check_version(head: &[u8]) -> Result<Option<usize>, u16> {
     let line_end = head.iter().position(|&b| b == b'\r').unwrap_or(head.len());
     let line = &head[..line_end];
     let version = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
     let Some(number) = version.strip_prefix(b"HTTP/") else {
-        return Ok(());
+        return Ok(None);
     };
-    if number == b"1.1" || number == b"1.0" {
-        return Ok(());
+    match number {
+        b"1.1" | b"1.0" => return Ok(None),
+        [b'1', b'.', minor] if minor.is_ascii_digit() => {
+            debug!("HTTP/1.{} served as HTTP/1.1", char::from(*minor));
+            return Ok(Some(line_end - 1));
+        }
+        _ => {}
     }
     let looks_numeric = number.iter().any(u8::is_ascii_digit)
         && number.iter().all(|&b| b.is_ascii_digit() || b == b'.');
@@ -244,7 +345,7 @@ fn check_version(head: &[u8]) -> Result<(), u16> {
         debug!("unsupported version {}", String::from_utf8_lossy(version));
         Err(505)
     } else {
-        Ok(())
+        Ok(None)
     }
 }
 
@@ -385,7 +486,8 @@ mod tests {
         assert_eq!(r.target, "/x");
         assert_eq!(r.minor_version, 1);
         assert!(r.connection_close);
-        assert_eq!(r.content_length, 5);
+        assert_eq!(r.framing, Framing::Length(5));
+        assert!(!r.framing_suspect);
         assert_eq!(r.if_none_match.as_deref(), Some("\"a\", \"b\""));
         assert_eq!(r.range.as_deref(), Some("bytes=0-1"));
         assert_eq!(r.if_range.as_deref(), Some("\"a\""));
@@ -401,15 +503,28 @@ mod tests {
             (b"GET / HTTP/x.y\r\n\r\n", 400),
             (b"GET / HTTP/1.1\r\n\r\n", 400),
             (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
-            (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n", 400),
-            (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", 400),
-            (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
+            (b"GET / HTTP/1.0\r\nHost: a/b\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: \xff\r\n\r\n", 400),
             (
-                b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+                b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n",
+                501,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n",
                 400,
             ),
             (
-                b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n",
+                400,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                400,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n",
                 400,
             ),
             (b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400),
@@ -434,7 +549,82 @@ mod tests {
         // HTTP/1.0 needs no Host; equal duplicate Content-Length is tolerated.
         assert!(parse_head(b"GET / HTTP/1.0\r\n\r\n").is_ok());
         let dup = b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n";
-        assert_eq!(parse_head(dup).unwrap().content_length, 2);
+        assert_eq!(parse_head(dup).unwrap().framing, Framing::Length(2));
+    }
+
+    #[test]
+    fn answers_http_0_9_lines_at_once() {
+        for line in [&b"GET /\r\n"[..], b"GET\r\n", b"GET /index.html\r\n"] {
+            assert_eq!(scan_all(line), Scan::Error(400), "{line:?}");
+            assert_eq!(scan_bytewise(line), Scan::Error(400), "{line:?}");
+        }
+        assert_eq!(scan_all(b"GET / HTTP/1.1\r\n"), Scan::Partial);
+    }
+
+    #[test]
+    fn later_1_x_versions_are_1_1() {
+        for v in ["1.2", "1.9"] {
+            let head = format!("GET /v HTTP/{v}\r\nHost: a\r\n\r\n");
+            let r = parse_head(head.as_bytes()).unwrap();
+            assert_eq!((r.minor_version, r.target.as_str()), (1, "/v"));
+        }
+        for v in ["2.0", "0.9", "1.10", "3", "11.1"] {
+            let head = format!("GET / HTTP/{v}\r\nHost: a\r\n\r\n");
+            assert_eq!(parse_head(head.as_bytes()).unwrap_err(), 505, "{v}");
+        }
+    }
+
+    #[test]
+    fn transfer_codings() {
+        let parse = |te: &str| {
+            let head = format!("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: {te}\r\n\r\n");
+            parse_head(head.as_bytes()).map(|r| (r.framing, r.framing_suspect))
+        };
+        let chunked = Ok((Framing::Chunked, false));
+        for te in [
+            "chunked",
+            "Chunked",
+            "CHUNKED",
+            " chunked ",
+            ",chunked,",
+            "chunked\r\nTransfer-Encoding: ",
+        ] {
+            assert_eq!(parse(te), chunked, "{te:?}");
+        }
+        // What we do not understand: 501.
+        for te in [
+            "xchunked",
+            "gzip",
+            "identity",
+            "chunked;x=1",
+            "gzip, chunked",
+            "gzip\r\nTransfer-Encoding: chunked",
+        ] {
+            assert_eq!(parse(te), Err(501), "{te:?}");
+        }
+        // What leaves the length unknown, or is malformed: 400.
+        for te in [
+            "chunked, gzip",
+            "chunked, chunked",
+            "gzip, deflate",
+            "chunked\r\nTransfer-Encoding: gzip",
+            "",
+            ",",
+            "chun ked",
+            "chunked, \"x\"",
+        ] {
+            assert_eq!(parse(te), Err(400), "{te:?}");
+        }
+        // With Content-Length, Transfer-Encoding wins, and the connection closes.
+        let head = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let r = parse_head(head).unwrap();
+        assert_eq!((r.framing, r.framing_suspect), (Framing::Chunked, true));
+        // In HTTP/1.0 the framing is faulty: answered, then closed.
+        let head = b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert!(parse_head(head).unwrap().framing_suspect);
+        // A zero Content-Length is no body.
+        let head = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(parse_head(head).unwrap().framing, Framing::None);
     }
 
     #[test]

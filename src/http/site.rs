@@ -1,21 +1,32 @@
 //! The site root and the mapping from request targets to files.
 //!
 //! Data in: a request target exactly as sent (origin-form or absolute-form).
-//! Data out: a [`Resolved`]: an opened regular file with its metadata, a
-//! redirect for a directory requested without its trailing slash, or the
-//! reason it cannot be served (400 or 404).
+//! Data out: a [`Resolved`]: a regular file (its [`SiteFile`] description and
+//! its bytes, in memory or opened on disk), a redirect for a directory
+//! requested without its trailing slash, or the reason it cannot be served
+//! (400 or 404). Files found are kept in the site's cache (`cache.rs`), so a
+//! repeated request costs no look-up on disk for a second.
 //!
-//! Safety comes in two layers: the decoded path is checked syntactically
-//! (no `..`, no encoded separators, no NUL), and the joined path is then
+//! Safety comes in two layers: the target is reduced to a clean path
+//! (`target.rs`: no dot segments, nothing above the root, no encoded
+//! separators, no NUL), and the joined path is then
 //! canonicalized (following symlinks) and must still lie under the
 //! canonical root, so a symlink cannot lead outside it.
 
+use std::cell::RefCell;
 use std::fs::{File, Metadata};
-use std::io;
+use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use log::{debug, warn};
+
+use super::cache::{Cache, Identity, SMALL_FILE, SiteFile};
+use super::conditional::make_etag;
+use super::date::format_http_date;
+use super::target::{Target, clean_target};
+use super::{Instant, wall_time};
 
 /// The site root. [`Site::open`] canonicalizes the root; it fails if it is
 /// not a directory.
@@ -25,22 +36,43 @@ pub struct Site {
     /// Reported as every file's modification time instead of the disk's (the lab's
     /// deterministic runs: checkouts give files different mtimes on every machine).
     fixed_mtime: Option<SystemTime>,
+    /// Files found so far (`cache.rs`). A RefCell: looking a file up is
+    /// logically a read of the site, and each site belongs to one thread.
+    cache: RefCell<Cache>,
 }
 
 /// Where a request target leads.
 #[derive(Debug)]
 pub(super) enum Resolved {
-    /// A regular file, already opened; `name` is the path it was found
-    /// under (before following symlinks), used for the Content-Type.
+    /// A regular file, and where its bytes come from.
     File {
-        file: File,
-        meta: Metadata,
-        name: PathBuf,
+        file: Arc<SiteFile>,
+        body: FileBody,
     },
     /// 301 to this Location (a directory without its trailing slash).
     Redirect(String),
     NotFound,
     BadRequest,
+}
+
+/// Where a file's bytes come from for one response.
+#[derive(Debug)]
+pub(super) enum FileBody {
+    /// Kept in memory: a small file.
+    Memory(Arc<[u8]>),
+    /// Opened for this response, at its first byte: a large file.
+    Disk(File),
+}
+
+/// A regular file found on disk, opened.
+struct Found {
+    /// Canonical path (inside the root).
+    canonical: PathBuf,
+    /// The path it was asked for under (before following symlinks), which
+    /// gives the Content-Type.
+    name: PathBuf,
+    handle: File,
+    meta: Metadata,
 }
 
 impl Site {
@@ -56,19 +88,16 @@ impl Site {
         Ok(Site {
             root,
             fixed_mtime: None,
+            cache: RefCell::default(),
         })
     }
 
     /// The same site, but every file reports `mtime` as its modification time (so
     /// Last-Modified and ETag do not depend on when the files were checked out).
-    pub fn with_fixed_mtime(mut self, mtime: SystemTime) -> Site {
-        self.fixed_mtime = Some(mtime);
+    pub fn with_fixed_mtime(mut self, mtime: Instant) -> Site {
+        self.fixed_mtime = Some(wall_time(mtime));
+        self.cache = RefCell::default();
         self
-    }
-
-    /// A file's modification time as the site reports it.
-    pub(super) fn mtime(&self, meta: &Metadata) -> Option<SystemTime> {
-        self.fixed_mtime.or_else(|| meta.modified().ok())
     }
 
     /// The canonical root directory.
@@ -76,39 +105,69 @@ impl Site {
         &self.root
     }
 
-    /// Maps a request target to what should be served.
-    pub(super) fn resolve(&self, target: &str) -> Resolved {
-        let Some((raw_path, query)) = split_target(target) else {
-            debug!("target {target:?} is not a path");
-            return Resolved::BadRequest;
+    /// Maps a request target to what should be served. A file looked up less
+    /// than a second ago (`now` is the caller's) comes from the cache.
+    pub(super) fn resolve(&self, target: &str, now: Instant) -> Resolved {
+        let (path, query) = match clean_target(target) {
+            Target::Path { path, query } => (path, query),
+            Target::Climbs => {
+                debug!("target {target:?} climbs above the root");
+                return Resolved::BadRequest;
+            }
+            Target::Bad => {
+                debug!("target {target:?} is not a path, or escapes wrongly");
+                return Resolved::BadRequest;
+            }
         };
-        let Some(decoded) = percent_decode(raw_path) else {
-            debug!("target {target:?} has a bad escape or forbidden byte");
-            return Resolved::BadRequest;
-        };
-        let Ok(decoded) = String::from_utf8(decoded) else {
-            debug!("target {target:?} is not UTF-8 once decoded");
-            return Resolved::BadRequest;
-        };
-        let segments: Vec<&str> = decoded.split('/').filter(|s| !s.is_empty()).collect();
-        if segments.contains(&"..") {
-            debug!("target {target:?} climbs with ..");
-            return Resolved::BadRequest;
+        let fresh = self.cache.borrow().fresh(&path, now);
+        if let Some(file) = fresh {
+            if let Some(body) = open_version(&file) {
+                return Resolved::File { file, body };
+            }
+            self.cache.borrow_mut().remove(&path);
         }
-        // Dotfiles (and "." segments) are never served.
-        if segments.iter().any(|s| s.starts_with('.')) {
+        let found = match self.look_up(&path, query) {
+            Ok(found) => found,
+            Err(other) => {
+                self.cache.borrow_mut().remove(&path);
+                return other;
+            }
+        };
+        let identity = Identity::of(&found.meta);
+        let known = self.cache.borrow().same_version(&path, identity);
+        if let Some(file) = known {
+            // The same file as before: keep its bytes, trust it for longer.
+            self.cache.borrow_mut().insert(&path, file.clone(), now);
+            let body = match &file.bytes {
+                Some(bytes) => FileBody::Memory(bytes.clone()),
+                None => FileBody::Disk(found.handle),
+            };
+            return Resolved::File { file, body };
+        }
+        let Some((file, body, stable)) = self.load(found, identity) else {
             return Resolved::NotFound;
+        };
+        let file = Arc::new(file);
+        if stable {
+            self.cache.borrow_mut().insert(&path, file.clone(), now);
+        }
+        Resolved::File { file, body }
+    }
+
+    /// Finds what a clean path leads to on disk: an opened regular file, or
+    /// else the answer (redirect, 404).
+    fn look_up(&self, path: &str, query: Option<&str>) -> Result<Found, Resolved> {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        // Dotfiles are never served.
+        if segments.iter().any(|s| s.starts_with('.')) {
+            return Err(Resolved::NotFound);
         }
         let mut name = self.root.clone();
         name.extend(&segments);
-        let Some(found) = self.contained(&name) else {
-            return Resolved::NotFound;
-        };
-        let Ok(meta) = std::fs::metadata(&found) else {
-            return Resolved::NotFound;
-        };
+        let found = self.contained(&name).ok_or(Resolved::NotFound)?;
+        let meta = std::fs::metadata(&found).map_err(|_| Resolved::NotFound)?;
         if meta.is_dir() {
-            if !decoded.ends_with('/') {
+            if !path.ends_with('/') {
                 // Rebuilt from the clean segments: collapsing empty ones means
                 // "//host" style targets cannot become protocol-relative URLs.
                 let mut location = String::from("/");
@@ -120,19 +179,59 @@ impl Site {
                     location.push('?');
                     location.push_str(&encode_query(q));
                 }
-                return Resolved::Redirect(location);
+                return Err(Resolved::Redirect(location));
             }
             name.push("index.html");
-            let Some(index) = self.contained(&name) else {
-                return Resolved::NotFound;
-            };
-            return open_regular(&index, name);
+            let index = self.contained(&name).ok_or(Resolved::NotFound)?;
+            return open_regular(index, name);
         }
-        if decoded.ends_with('/') {
+        if path.ends_with('/') {
             // A file named as if it were a directory.
-            return Resolved::NotFound;
+            return Err(Resolved::NotFound);
         }
-        open_regular(&found, name)
+        open_regular(found, name)
+    }
+
+    /// Describes a newly found file (reading it whole if it is small). The
+    /// flag is false when the file changed while it was read: then the
+    /// description matches the bytes read but is not kept.
+    fn load(&self, found: Found, identity: Identity) -> Option<(SiteFile, FileBody, bool)> {
+        let Found {
+            canonical,
+            name,
+            mut handle,
+            meta,
+        } = found;
+        let mtime = self.fixed_mtime.or_else(|| meta.modified().ok());
+        let mut len = meta.len();
+        let mut stable = true;
+        let (bytes, body) = if len <= SMALL_FILE {
+            let mut data = Vec::with_capacity(len as usize);
+            if let Err(e) = (&mut handle).take(len + 1).read_to_end(&mut data) {
+                warn!("cannot read {}: {e}", canonical.display());
+                return None;
+            }
+            if data.len() as u64 != len {
+                debug!("{} changed while being read", canonical.display());
+                len = data.len() as u64;
+                stable = false;
+            }
+            let data: Arc<[u8]> = data.into();
+            (Some(data.clone()), FileBody::Memory(data))
+        } else {
+            (None, FileBody::Disk(handle))
+        };
+        let file = SiteFile {
+            content_type: content_type(&name),
+            len,
+            mtime,
+            etag: make_etag(len, mtime),
+            last_modified: mtime.map(format_http_date),
+            bytes,
+            path: canonical,
+            identity,
+        };
+        Some((file, body, stable))
     }
 
     /// Canonicalizes `path` and returns it only if it stays inside the root
@@ -157,89 +256,40 @@ impl Site {
     }
 }
 
-/// Opens `path` if it is a regular file (checking before opening, so a FIFO
-/// is never opened, and again after, on the handle actually read).
-fn open_regular(path: &Path, name: PathBuf) -> Resolved {
-    match std::fs::metadata(path) {
+/// The bytes of a cached file for one more response: from memory, or the
+/// file opened again if it is still the same version (`None` if not).
+fn open_version(file: &SiteFile) -> Option<FileBody> {
+    if let Some(bytes) = &file.bytes {
+        return Some(FileBody::Memory(bytes.clone()));
+    }
+    let handle = File::open(&file.path).ok()?;
+    let meta = handle.metadata().ok()?;
+    (meta.is_file() && Identity::of(&meta) == file.identity).then_some(FileBody::Disk(handle))
+}
+
+/// Opens `canonical` if it is a regular file (checking before opening, so a
+/// FIFO is never opened, and again after, on the handle actually read).
+fn open_regular(canonical: PathBuf, name: PathBuf) -> Result<Found, Resolved> {
+    match std::fs::metadata(&canonical) {
         Ok(m) if m.is_file() => {}
-        _ => return Resolved::NotFound,
+        _ => return Err(Resolved::NotFound),
     }
-    let file = match File::open(path) {
-        Ok(f) => f,
+    let handle = File::open(&canonical).map_err(|e| {
+        warn!("cannot open {}: {e}", canonical.display());
+        Resolved::NotFound
+    })?;
+    match handle.metadata() {
+        Ok(meta) if meta.is_file() => Ok(Found {
+            canonical,
+            name,
+            handle,
+            meta,
+        }),
+        Ok(_) => Err(Resolved::NotFound),
         Err(e) => {
-            warn!("cannot open {}: {e}", path.display());
-            return Resolved::NotFound;
+            warn!("cannot stat {}: {e}", canonical.display());
+            Err(Resolved::NotFound)
         }
-    };
-    match file.metadata() {
-        Ok(meta) if meta.is_file() => Resolved::File { file, meta, name },
-        Ok(_) => Resolved::NotFound,
-        Err(e) => {
-            warn!("cannot stat {}: {e}", path.display());
-            Resolved::NotFound
-        }
-    }
-}
-
-/// Splits a target into its path and query, dropping any fragment and the
-/// scheme and authority of an absolute-form target. `None` unless the path
-/// starts with `/`.
-fn split_target(target: &str) -> Option<(&str, Option<&str>)> {
-    let mut t = target.split('#').next().unwrap_or_default();
-    let scheme_end = t.find("://");
-    if let Some(i) = scheme_end
-        && (t[..i].eq_ignore_ascii_case("http") || t[..i].eq_ignore_ascii_case("https"))
-    {
-        let rest = &t[i + 3..];
-        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-        t = &rest[authority_end..];
-        if !t.starts_with('/') {
-            // "http://host" or "http://host?q": the path is "/".
-            return Some(("/", t.strip_prefix('?')));
-        }
-    }
-    let (path, query) = match t.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (t, None),
-    };
-    path.starts_with('/').then_some((path, query))
-}
-
-/// Decodes `%XX` escapes. `None` for a malformed escape, and for bytes that
-/// would change how the path splits or ends: `/` written as `%2F`, `\` in
-/// any form, and NUL.
-fn percent_decode(path: &str) -> Option<Vec<u8>> {
-    let b = path.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let hi = hex_value(*b.get(i + 1)?)?;
-                let lo = hex_value(*b.get(i + 2)?)?;
-                let c = hi << 4 | lo;
-                if matches!(c, b'/' | b'\\' | 0) {
-                    return None;
-                }
-                out.push(c);
-                i += 3;
-            }
-            b'\\' | 0 => return None,
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    Some(out)
-}
-
-fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
     }
 }
 
@@ -296,33 +346,6 @@ pub(super) fn content_type(path: &Path) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn splits_targets() {
-        assert_eq!(split_target("/a/b?x=1#f"), Some(("/a/b", Some("x=1"))));
-        assert_eq!(split_target("/a#f?x"), Some(("/a", None)));
-        assert_eq!(split_target("http://h:80/a?q"), Some(("/a", Some("q"))));
-        assert_eq!(split_target("HTTPS://h"), Some(("/", None)));
-        assert_eq!(split_target("http://h?q"), Some(("/", Some("q"))));
-        assert_eq!(split_target("*"), None);
-        assert_eq!(split_target("a/b"), None);
-        assert_eq!(split_target("ftp://h/a"), None);
-        assert_eq!(split_target("?x"), None);
-    }
-
-    #[test]
-    fn decodes_percent_escapes() {
-        assert_eq!(percent_decode("/a%20b%41").as_deref(), Some(&b"/a bA"[..]));
-        assert_eq!(
-            percent_decode("/%e2%82%ac").as_deref(),
-            Some("/€".as_bytes())
-        );
-        for bad in [
-            "/%", "/%4", "/%zz", "/%2f", "/%2F", "/%5c", "/%5C", "/%00", "/a\\b",
-        ] {
-            assert_eq!(percent_decode(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn encodes_locations() {

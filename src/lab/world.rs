@@ -15,7 +15,7 @@
 //! process-wide statics that each stores the virtual time into before it polls (smoltcp
 //! takes the generator as a plain `fn`), so two runs on two threads would mix them.
 
-use crate::clock::{Clock, VIRTUAL_EPOCH, VirtualClock, to_system_time};
+use crate::clock::{Clock, VIRTUAL_EPOCH, VirtualClock};
 use crate::device::capture::FrameObserver;
 use crate::device::sim::{Fault, Side, Wire, WireConfig, derive_seed};
 use crate::http::Site;
@@ -122,7 +122,7 @@ pub fn run(config: &RunConfig) -> Result<Outcome, String> {
                 config.www.display()
             )
         })?
-        .with_fixed_mtime(to_system_time(LAB_MTIME));
+        .with_fixed_mtime(LAB_MTIME);
     let clock = VirtualClock::new(VIRTUAL_EPOCH);
     let mtu = config.server_knobs.mtu;
     let wire = Wire::new(config.wire.clone(), mtu);

@@ -36,7 +36,7 @@ use super::device::{ScriptDevice, Wire};
 use super::parse::format_secs;
 use super::parse::{Dir, Event, Script, SegmentSpec, SeqSpec, TcpOpt, Time, Val, When};
 use super::wire::{self, DEFAULT_PEER_PORT, DEFAULT_PORT, Injection, IpVersion, Seen};
-use crate::clock::{Clock, VIRTUAL_EPOCH, VirtualClock, to_system_time};
+use crate::clock::{Clock, VIRTUAL_EPOCH, VirtualClock};
 use crate::http::Site;
 use crate::knobs::TcpKnobs;
 use crate::server_stack::{MAX_SLEEP, ServerSetup, ServerStack};
@@ -138,7 +138,7 @@ impl Engine {
                     opts.www.display()
                 )
             })?
-            .with_fixed_mtime(to_system_time(VIRTUAL_EPOCH));
+            .with_fixed_mtime(VIRTUAL_EPOCH);
         let wire = Rc::new(RefCell::new(Wire::default()));
         let mtu = opts.knobs.mtu;
         let clock = VirtualClock::new(VIRTUAL_EPOCH);
@@ -585,7 +585,7 @@ mod tests {
         assert_eq!(outcome, Outcome::Passed { lines: 9 }, "{out}");
         assert!(out.contains("(our ISN on the wire: 1000)"), "{out}");
         assert!(
-            out.contains("got     0.002 > P. 2049:2236(187) ack 39 win 16384\n"),
+            out.contains("got     0.002 > P. 2049:2261(212) ack 39 win 16384\n"),
             "{out}"
         );
         assert!(out.ends_with("9 lines passed\n"), "{out}");
@@ -631,7 +631,7 @@ mod tests {
     #[test]
     fn silence_is_reported_as_nothing_within_the_tolerance() {
         // Keep-alive: after the response nothing comes for 5 s.
-        let (outcome, out) = run_text(&get_then(9, "+0.5 > F. 2236:2236(0) ack 39"), isn1000());
+        let (outcome, out) = run_text(&get_then(9, "+0.5 > F. 2261:2261(0) ack 39"), isn1000());
         assert_eq!(
             outcome,
             Outcome::Failed {
@@ -655,7 +655,7 @@ mod tests {
             close: ClosePolicy::Idle(std::time::Duration::from_secs(1)),
             ..isn1000()
         };
-        let (outcome, out) = run_text(&get_then(9, "+5 > F. 2236:2236(0) ack 39"), knobs);
+        let (outcome, out) = run_text(&get_then(9, "+5 > F. 2261:2261(0) ack 39"), knobs);
         assert_eq!(
             outcome,
             Outcome::Failed {
