@@ -124,12 +124,12 @@ dog_pid=$!
 # execs the program, which keeps the PID).
 in_cli() { ip netns exec "$cli" "$@"; }
 
-# --- the site: a 200-byte page and the bulk file --------------------------------------
+# --- the site: a 200-byte page and the bulk file ---------------------------------------
 site=$tmp/site
 mkdir "$site"
 {
     printf '<!doctype html><title>bench</title><p>'
-    head -c 145 /dev/zero | tr '\0' 'x'
+    head -c 157 /dev/zero | tr '\0' 'x'
     printf '</p>\n'
 } >"$site/f200.html"
 head -c $((bulk_mib << 20)) /dev/urandom >"$site/big.bin"
