@@ -99,7 +99,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "www", value_name = "DIR")]
     pub www: PathBuf,
     #[command(flatten)]
-    pub limits: crate::stack::admission::LimitArgs,
+    pub limits: crate::stack::admission::StackArgs,
     /// Answer 408 when a request's headers are not complete within SECS
     #[arg(long, default_value = "10", value_parser = parse_secs, value_name = "SECS")]
     pub request_timeout: Duration,
@@ -178,6 +178,7 @@ impl ServeArgs {
             port: self.port,
             www: self.www,
             limits: self.limits.limits(),
+            guard: !self.limits.no_guard,
             request_timeout: self.request_timeout,
             knobs,
             pcap: self.pcap,

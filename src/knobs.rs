@@ -40,7 +40,7 @@ pub enum ClosePolicy {
 pub enum FinMode {
     /// On the last data segment when it can (smoltcp's way when close() follows the data).
     Piggyback,
-    /// In a segment of its own, once all data is acknowledged.
+    /// In a segment of its own, right after the last data segment.
     Separate,
 }
 
@@ -313,7 +313,7 @@ pub struct KnobArgs {
     /// Close an idle keep-alive connection after SECS (same as --close idle:SECS; 0: --close server-first)
     #[arg(long, value_parser = parse_secs, value_name = "SECS", conflicts_with = "close")]
     pub keep_alive_timeout: Option<Duration>,
-    /// Our FIN on the last data segment (`piggyback`) or in its own segment once all data is acknowledged (`separate`)
+    /// Our FIN on the last data segment (`piggyback`) or in its own segment right after the last data segment (`separate`)
     #[arg(long, default_value = "piggyback", value_parser = parse_fin, value_name = "piggyback|separate")]
     pub fin: FinMode,
     /// After the client's FIN, linger MS in CLOSE-WAIT before our FIN (0: ACK and FIN share a segment)

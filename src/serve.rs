@@ -37,6 +37,8 @@ pub struct ServeOptions {
     pub port: u16,
     pub www: PathBuf,
     pub limits: Limits,
+    /// The stack's edge guard and repairs (off: `--no-guard`).
+    pub guard: bool,
     pub request_timeout: std::time::Duration,
     pub knobs: TcpKnobs,
     /// Write every frame to this pcap file.
@@ -135,6 +137,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         site,
         knobs: opts.knobs.clone(),
         limits: opts.limits,
+        guard: opts.guard,
         request_timeout: opts.request_timeout,
         pcap: opts.pcap.clone(),
         observers,

@@ -52,6 +52,8 @@ pub struct ServerSetup {
     pub site: Site,
     pub knobs: TcpKnobs,
     pub limits: Limits,
+    /// The stack's edge guard and repairs (off: `--no-guard`).
+    pub guard: bool,
     pub request_timeout: std::time::Duration,
     /// Write every frame to this pcap file.
     pub pcap: Option<PathBuf>,
@@ -81,6 +83,7 @@ impl ServerSetup {
                 max_conns: DEFAULT_MAX_CONNS,
                 backlog: DEFAULT_BACKLOG,
             },
+            guard: true,
             request_timeout: std::time::Duration::from_secs(10),
             pcap: None,
             observers: Vec::new(),
@@ -152,6 +155,7 @@ impl<D: Device> ServerStack<D> {
             gateway6: Some(setup.gateway6),
             port: setup.port,
             limits,
+            guard: setup.guard,
             knobs: setup.knobs.clone(),
             random_seed: setup.random_seed,
         };

@@ -56,7 +56,7 @@ pub struct LabArgs {
     pub www: PathBuf,
     /// The server's --max-conns and --backlog
     #[command(flatten)]
-    pub limits: crate::stack::admission::LimitArgs,
+    pub limits: crate::stack::admission::StackArgs,
     /// The server answers 408 when a request's headers are not complete within SECS
     #[arg(long, default_value = "10", value_parser = parse_secs, value_name = "SECS")]
     pub request_timeout: std::time::Duration,
@@ -393,6 +393,7 @@ fn resolve(a: LabArgs) -> Result<(RunConfig, Option<PathBuf>), String> {
         RunConfig {
             server_knobs,
             limits: a.limits.limits(),
+            guard: !a.limits.no_guard,
             request_timeout: a.request_timeout,
             www: a.www,
             wire,

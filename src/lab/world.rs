@@ -47,6 +47,8 @@ pub const MAX_FRAMES: usize = 200_000;
 pub struct RunConfig {
     pub server_knobs: TcpKnobs,
     pub limits: Limits,
+    /// The server's edge guard and repairs (off: `--no-guard`).
+    pub guard: bool,
     pub request_timeout: std::time::Duration,
     pub www: PathBuf,
     pub wire: WireConfig,
@@ -131,6 +133,7 @@ pub fn run(config: &RunConfig) -> Result<Outcome, String> {
     let recorder = Rc::new(RefCell::new(Recorder::default()));
     let mut setup = ServerSetup::lab_network(site, config.server_knobs.clone());
     setup.limits = config.limits;
+    setup.guard = config.guard;
     setup.request_timeout = config.request_timeout;
     setup.pcap = config.pcap.clone();
     setup.observers = vec![recorder.clone() as Rc<RefCell<dyn FrameObserver>>];

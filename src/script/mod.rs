@@ -56,7 +56,7 @@ pub struct ScriptArgs {
     #[arg(long, default_value = "10", value_parser = parse_secs, value_name = "SECS")]
     pub request_timeout: std::time::Duration,
     #[command(flatten)]
-    pub limits: crate::stack::admission::LimitArgs,
+    pub limits: crate::stack::admission::StackArgs,
     /// Write every frame of the run (ARP included), virtual timestamps, to this pcap file
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
@@ -114,6 +114,7 @@ pub fn run_cli(args: ScriptArgs) -> Result<(), String> {
         tolerance: smoltcp::time::Duration::from_millis(args.tolerance),
         request_timeout: args.request_timeout,
         limits: args.limits.limits(),
+        guard: !args.limits.no_guard,
         pcap: args.pcap,
         ip,
     };

@@ -70,6 +70,8 @@ pub struct RunOptions {
     pub tolerance: Duration,
     pub request_timeout: std::time::Duration,
     pub limits: Limits,
+    /// The stack's edge guard and repairs (off: `--no-guard`).
+    pub guard: bool,
     /// Write every frame (ARP included) to this pcap file.
     pub pcap: Option<PathBuf>,
     /// The IP version the peer speaks (`--ipv6`).
@@ -144,6 +146,7 @@ impl Engine {
         let clock = VirtualClock::new(VIRTUAL_EPOCH);
         let mut setup = ServerSetup::lab_network(site, opts.knobs.clone());
         setup.limits = opts.limits;
+        setup.guard = opts.guard;
         setup.request_timeout = opts.request_timeout;
         setup.pcap = opts.pcap.clone();
         setup.isn_key = ISN_KEY;
@@ -550,6 +553,7 @@ mod tests {
                 max_conns: 2,
                 backlog: 2,
             },
+            guard: true,
             pcap: None,
             ip: IpVersion::V4,
         }

@@ -51,18 +51,23 @@ pub struct Limits {
     pub backlog: usize,
 }
 
-/// The flags that set [`Limits`], shared by `serve`, `lab` and `lab --script`.
+/// The stack's own flags (its [`Limits`] and the edge guard), shared by `serve`, `lab`
+/// and `lab --script`.
 #[derive(clap::Args, Debug, Clone)]
-pub struct LimitArgs {
+pub struct StackArgs {
     /// Most connections open at once; a SYN beyond them is dropped (the client retries), never refused
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=65536), value_name = "N")]
     pub max_conns: u32,
     /// Most half-open connections (handshake not complete); beyond, the oldest is dropped
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65536), value_name = "N")]
     pub backlog: u32,
+    /// Hand every segment to smoltcp as it arrives: no edge guard (RFC 5961, PAWS) and no
+    /// repairs of smoltcp's own defects — to see what smoltcp alone does
+    #[arg(long)]
+    pub no_guard: bool,
 }
 
-impl LimitArgs {
+impl StackArgs {
     pub fn limits(&self) -> Limits {
         Limits {
             max_conns: self.max_conns as usize,

@@ -95,6 +95,8 @@ pub struct StackConfig {
     pub gateway6: Option<Ipv6Address>,
     pub port: u16,
     pub limits: Limits,
+    /// The edge guard and the repairs of smoltcp's defects (off: `--no-guard`).
+    pub guard: bool,
     pub knobs: TcpKnobs,
     /// Seed for smoltcp's random source (ephemeral ports, ISNs).
     pub random_seed: u64,
@@ -171,6 +173,8 @@ pub struct Stack {
     table: Table,
     timers: Timers,
     guard: Guard,
+    /// `--no-guard` turns the guard and the repairs off.
+    guarded: bool,
     port: u16,
     knobs: TcpKnobs,
     limits: Limits,
@@ -220,6 +224,7 @@ impl Stack {
             table: Table::default(),
             timers: Timers::default(),
             guard: Guard::default(),
+            guarded: config.guard,
             port: config.port,
             knobs: config.knobs.clone(),
             limits: config.limits,
@@ -416,7 +421,11 @@ impl Stack {
         let seg = Segment::of(&tcp);
         if let Some(id) = self.table.find(local, remote) {
             let c = self.table.get(id).expect("found ids are live");
-            let verdict = self.guard.decide(c.state, &c.view, &seg, now);
+            let verdict = if self.guarded {
+                self.guard.decide(c.state, &c.view, &seg, now)
+            } else {
+                Verdict::Pass
+            };
             // The guard acts only on segments whose checksum holds; smoltcp drops the rest.
             if verdict != Verdict::Pass && !tcp.verify_checksum(&span.src, &span.dst) {
                 return Route::Smoltcp(Target::Conn(id, seg), Edit::None);
@@ -600,7 +609,9 @@ impl Stack {
                 c.view.rcv_nxt = c.view.rcv_nxt.wrapping_add(delivered);
                 if took {
                     c.view.received(&seg);
-                    watch_for_stall(&mut c.view, &seg, bytes, now);
+                    if self.guarded {
+                        watch_for_stall(&mut c.view, &seg, bytes, now);
+                    }
                 }
                 // A finish waiting for the last ACK may go ahead now.
                 let finishing = c.finishing;
@@ -719,28 +730,39 @@ impl Stack {
             return false;
         }
         self.repair_stall(id, now);
-        let c = self.table.get_mut(id).expect("live");
-        let h = self
-            .set
-            .add(c.socket.take().expect("a socket out of the set"));
         let mut sent = false;
-        for _ in 0..MAX_SEGMENTS_PER_LOOK {
-            let mut dev = Transmit {
-                inner: &mut *device,
-                log: &mut self.sent,
-            };
-            if self.iface.poll_egress(now, &mut dev, &mut self.set) == PollResult::None {
-                break;
+        let mut wake = None;
+        // Twice at most: a finish that waits for the last data segment to leave (--fin
+        // separate) is carried out right after the segment went, and its FIN sent.
+        for round in 0..2 {
+            if round == 1 {
+                let finishing = self.table.get(id).is_some_and(|c| c.finishing);
+                if !(sent && finishing) || !self.maintain(id, now) {
+                    break;
+                }
             }
-            sent = true;
+            let c = self.table.get_mut(id).expect("live");
+            let h = self
+                .set
+                .add(c.socket.take().expect("a socket out of the set"));
+            for _ in 0..MAX_SEGMENTS_PER_LOOK {
+                let mut dev = Transmit {
+                    inner: &mut *device,
+                    log: &mut self.sent,
+                };
+                if self.iface.poll_egress(now, &mut dev, &mut self.set) == PollResult::None {
+                    break;
+                }
+                sent = true;
+            }
+            wake = self.iface.poll_at(now, &self.set);
+            let s = take_tcp(&mut self.set, h);
+            self.table.get_mut(id).expect("live").socket = Some(s);
+            if self.sent.solicited {
+                self.awaiting_neighbor.push(id);
+            }
+            self.apply_sent();
         }
-        let wake = self.iface.poll_at(now, &self.set);
-        let s = take_tcp(&mut self.set, h);
-        self.table.get_mut(id).expect("live").socket = Some(s);
-        if self.sent.solicited {
-            self.awaiting_neighbor.push(id);
-        }
-        self.apply_sent();
         self.after_look(id, now, wake);
         sent
     }
@@ -764,6 +786,8 @@ impl Stack {
             return false;
         }
         let (since, remote, finishing) = (c.since, c.remote, c.finishing);
+        // Bytes in flight, from the guard's view: what was sent but not acknowledged.
+        let in_flight = c.view.snd_nxt.wrapping_sub(c.view.snd_una) as usize;
         let Some(s) = c.socket.as_mut() else {
             return false;
         };
@@ -776,7 +800,7 @@ impl Stack {
             log::info!("{remote}: no FIN from the peer within {FIN_WAIT_2_TIMEOUT}: abort");
             s.abort();
         }
-        if finishing && carry_out_finish(s, knobs, state, now - since) {
+        if finishing && carry_out_finish(s, knobs, state, now - since, in_flight) {
             c.finishing = false;
         }
         true
@@ -932,20 +956,27 @@ fn take_tcp(set: &mut SocketSet<'static>, h: SocketHandle) -> tcp::Socket<'stati
 }
 
 /// Closes or aborts a finishing connection once the knobs allow it. Returns true when
-/// it did. `in_state`: how long the socket has been in `state`.
+/// it did. `in_state`: how long the socket has been in `state`; `in_flight`: bytes sent
+/// and not yet acknowledged.
 fn carry_out_finish(
     socket: &mut tcp::Socket<'static>,
     knobs: &TcpKnobs,
     state: TcpState,
     in_state: Duration,
+    in_flight: usize,
 ) -> bool {
     if !state.is_synchronized() {
         return true; // nothing left to end
     }
     // --abort: RST instead of FIN, but only once every byte is acknowledged — RST
     // discards unsent data, and a knob must never cut a response short.
-    // --fin separate: likewise our FIN only once every byte is acknowledged.
-    if (knobs.abort || knobs.fin == FinMode::Separate) && socket.send_queue() > 0 {
+    if knobs.abort && socket.send_queue() > 0 {
+        return false;
+    }
+    // --fin separate: our FIN in a segment of its own, as soon as the last data segment
+    // has left (not after its ACK: with --close server-first the server's FIN must come
+    // before the client's, which a client sends as soon as it has the whole response).
+    if knobs.fin == FinMode::Separate && socket.send_queue() > in_flight {
         return false;
     }
     if knobs.abort {
