@@ -737,7 +737,7 @@ impl Stack {
         for round in 0..2 {
             if round == 1 {
                 let finishing = self.table.get(id).is_some_and(|c| c.finishing);
-                if !(sent && finishing) || !self.maintain(id, now) {
+                if !(sent && finishing && self.maintain(id, now)) {
                     break;
                 }
             }
