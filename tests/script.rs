@@ -33,8 +33,13 @@ fn show(o: &Output) -> String {
 
 /// The examples, sorted by name.
 fn examples() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(EXAMPLES)
-        .expect("scripts/examples")
+    scripts_in(EXAMPLES)
+}
+
+/// The `.pkt` files of a directory, sorted by name.
+fn scripts_in(dir: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "pkt"))
         .collect();
@@ -527,5 +532,61 @@ fn the_readme_lists_every_example_with_its_flags() {
         } else {
             assert_eq!(shown, format!("`{flags}`"), "{name}: {row}");
         }
+    }
+}
+
+/// The edge guard's cases (RFC 5961, PAWS, duplicate SYN, out-of-order FIN, the
+/// zero-window stall), one script each.
+const GUARD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scripts");
+/// smoltcp on its own (`--no-guard`): its behaviour where taplab's layer changes it, and
+/// how it recovers from loss — scripts that show it for a report upstream.
+const SMOLTCP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/smoltcp");
+
+fn passes(out: &Output, path: &Path) {
+    let n = events_in(path);
+    assert!(
+        out.status.success() && text(&out.stdout).ends_with(&format!("{n} lines passed\n")),
+        "{}: {}",
+        path.display(),
+        show(out)
+    );
+}
+
+#[test]
+fn the_guard_holds_for_every_isn() {
+    let all = scripts_in(GUARD);
+    assert!(all.len() >= 9, "{all:?}");
+    for path in &all {
+        // The keyed ISN (the default), a fixed one, and one whose numbers wrap past 2^32.
+        for extra in [&[][..], &["--isn", "1000"], &["--isn", "4294967200"]] {
+            passes(&run_example(path, extra), path);
+        }
+    }
+}
+
+#[test]
+fn without_the_guard_smoltcp_does_otherwise() {
+    // What the guard adds is what these scripts check: with --no-guard they fail, but for
+    // the two where smoltcp already does the right thing (an exact RST closes, one
+    // outside the window is dropped).
+    for path in scripts_in(GUARD) {
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let out = run_example(&path, &["--no-guard"]);
+        let smoltcp_agrees = matches!(name.as_str(), "rst-exact" | "rst-out-of-window");
+        assert_eq!(
+            out.status.success(),
+            smoltcp_agrees,
+            "{name} with --no-guard: {}",
+            show(&out)
+        );
+    }
+}
+
+#[test]
+fn smoltcp_on_its_own_behaves_as_its_scripts_say() {
+    let all = scripts_in(SMOLTCP);
+    assert!(all.len() >= 8, "{all:?}");
+    for path in &all {
+        passes(&run_example(path, &[]), path);
     }
 }

@@ -522,6 +522,18 @@ fn report_run(out: &mut String, config: &RunConfig, outcome: &Outcome, t0: smolt
             );
         }
     }
+    if !outcome.guard.is_empty() {
+        let _ = writeln!(out, "\nThe server's edge guard ({}):", outcome.guard.len());
+        for a in &outcome.guard {
+            let _ = writeln!(
+                out,
+                "  {:>10}  :{}  {}",
+                secs(a.time, t0),
+                a.remote.port,
+                a.why.text()
+            );
+        }
+    }
 
     let _ = writeln!(
         out,

@@ -112,6 +112,8 @@ struct Engine {
     tolerance: Duration,
     mtu: usize,
     ip: IpVersion,
+    /// What the server's edge guard did (printed under the line it happened in).
+    log: Rc<RefCell<crate::server::StateLog>>,
 }
 
 /// Why a line failed, as lines to print under it (the actual segment among them).
@@ -151,8 +153,14 @@ impl Engine {
         setup.pcap = opts.pcap.clone();
         setup.isn_key = ISN_KEY;
         setup.random_seed = RANDOM_SEED;
-        let server = ServerStack::new(ScriptDevice::new(wire.clone(), mtu), setup, clock.now())?;
+        let mut server =
+            ServerStack::new(ScriptDevice::new(wire.clone(), mtu), setup, clock.now())?;
+        let log = Rc::new(RefCell::new(crate::server::StateLog::default()));
+        server
+            .server()
+            .observe_states(log.clone() as Rc<RefCell<dyn crate::server::StateObserver>>);
         Ok(Engine {
+            log,
             clock,
             server,
             wire,
@@ -500,6 +508,16 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Prints what the edge guard did since the last call: `guard   0.101 RST in window …`.
+    fn guard_lines(&self, out: &mut dyn Write) {
+        for a in self.log.borrow_mut().take_actions() {
+            say!(out, "    guard   {} {}", secs(a.time), a.why.text());
+        }
+        self.log.borrow_mut().take();
+    }
+}
+
 /// Runs `script`, writing the report to `out`. Err: the stack could not be set up (site
 /// root, pcap file).
 pub fn run(script: &Script, opts: &RunOptions, out: &mut dyn Write) -> Result<Outcome, String> {
@@ -510,8 +528,10 @@ pub fn run(script: &Script, opts: &RunOptions, out: &mut dyn Write) -> Result<Ou
             Ok(detail) => {
                 say!(out, "line {} ok: {}", e.line, e.text);
                 say!(out, "    {detail}");
+                engine.guard_lines(out);
             }
             Err(f) => {
+                engine.guard_lines(out);
                 say!(out, "line {} FAILED: {}", e.line, e.text);
                 for l in f.lines {
                     say!(out, "    {l}");
