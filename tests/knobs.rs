@@ -43,6 +43,7 @@ fn max_payload(segs: &[Seg], from_server: bool) -> usize {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn isn_fixed_keyed_and_random() {
     let url = format!("{URL}/logo.svg");
     let (_, segs) = capture(&["--isn", "1000"], |t| {
@@ -111,6 +112,7 @@ fn upload(t: &Taplab, bytes: usize) {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn mss_limits_both_directions() {
     let (_, segs) = capture(&["--mss", "536", "--timestamps", "off"], |t| {
         curl_ok(t, &["-o", "/dev/null", &format!("{URL}/intro.wav")]);
@@ -161,6 +163,7 @@ fn max_client_in_flight(segs: &[Seg]) -> u32 {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn window_scaling_offered_used_or_off() {
     let (_, segs) = capture(&["--wscale", "2"], |t| {
         curl_ok(t, &["-o", "/dev/null", &format!("{URL}/")])
@@ -241,6 +244,7 @@ fn first_fin(conn: &[Seg]) -> &Seg {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn who_closes_first_and_how_the_fin_travels() {
     // server-first, FIN piggybacked on the last data segment.
     let (_, segs) = capture(&["--close", "server-first"], |t| {
@@ -298,6 +302,7 @@ fn who_closes_first_and_how_the_fin_travels() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn three_and_four_segment_closes() {
     // close-wait 0: our ACK of the client's FIN and our FIN share one segment.
     let (_, segs) = capture(&["--close", "client-first"], |t| {
@@ -335,6 +340,7 @@ fn three_and_four_segment_closes() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn abort_ends_with_rst_after_all_data() {
     let (_, segs) = capture(&["--close", "server-first", "--abort"], |t| {
         let out = t.curl(&[
@@ -366,6 +372,7 @@ fn abort_ends_with_rst_after_all_data() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn nagle_holds_the_small_tail_until_the_ack() {
     // logo.svg's response is one full segment and a small one. Fetched second on a
     // keep-alive connection, the kernel delays its ACK (~40 ms): with Nagle the small
@@ -432,6 +439,7 @@ fn ack_delay_seen(segs: &[Seg]) -> f64 {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn ack_delay_is_visible() {
     let (_, segs) = capture(&["--ack-delay", "0"], |t| {
         python(&t.ns, SLOW_REQUEST, &[]);
@@ -455,6 +463,7 @@ fn ack_delay_is_visible() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn timestamps_and_sack_on_and_off() {
     let url = format!("{URL}/intro.wav");
     let (_, segs) = capture(&[], |t| curl_ok(t, &["-o", "/dev/null", &url]));
@@ -478,6 +487,7 @@ fn timestamps_and_sack_on_and_off() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn every_knob_combination_delivers_byte_equal_content() {
     let combos: &[&[&str]] = &[
         &[

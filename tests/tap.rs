@@ -12,6 +12,7 @@ fn text(b: &[u8]) -> String {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn page_and_every_asset_arrive_byte_equal() {
     let t = Taplab::start(&[]);
     let mut names: Vec<_> = std::fs::read_dir(www())
@@ -79,6 +80,7 @@ fn status_of(t: &Taplab, args: &[&str]) -> (u16, String, Vec<u8>) {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn status_codes_over_the_wire() {
     let t = Taplab::start(&[]);
     let wav = std::fs::read(www().join("intro.wav")).unwrap();
@@ -184,6 +186,7 @@ fn status_codes_over_the_wire() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn handshake_and_both_teardowns_on_tcpdump() {
     let t = Taplab::start(&[]);
     let mut cap = Capture::start(&t.ns);
@@ -267,6 +270,7 @@ fn handshake_and_both_teardowns_on_tcpdump() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn keep_alive_serves_two_urls_on_one_connection() {
     let t = Taplab::start(&[]);
     let out = t.curl(&[
@@ -315,6 +319,7 @@ open(sys.argv[1], "wb").write(data.split(b"\r\n\r\n", 1)[1])
 "#;
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn two_clients_in_parallel() {
     use std::io::{BufRead, Write};
     let t = Taplab::start(&[]);
@@ -364,6 +369,7 @@ fn two_clients_in_parallel() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn ping_and_ipv6() {
     let t = Taplab::start(&[]);
     let out =
@@ -384,6 +390,7 @@ fn ping_and_ipv6() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn streams_100_mib_with_bounded_memory() {
     const SIZE: usize = 100 << 20;
     let site = TempDir::new("big");
@@ -442,6 +449,7 @@ print(len(rest), round(time.monotonic() - t0, 3))
 "#;
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn idle_keep_alive_connection_is_closed_by_the_server() {
     let t = Taplab::start(&["--keep-alive-timeout", "1.5"]);
     let out = python(&t.ns, IDLE_CLIENT, &[]);
@@ -476,6 +484,7 @@ print(data.decode("latin-1"))
 "#;
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn unfinished_request_gets_408() {
     let t = Taplab::start(&["--request-timeout", "1"]);
     let out = python(&t.ns, PARTIAL_CLIENT, &[]);
@@ -500,6 +509,7 @@ print(data.decode("latin-1"))
 "#;
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn pipelined_requests_answered_in_order() {
     let t = Taplab::start(&[]);
     let out = python(&t.ns, PIPELINE_CLIENT, &[]);
@@ -527,6 +537,7 @@ s.close()
 "#;
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn full_pool_drops_syns_and_the_retry_is_served() {
     let t = Taplab::start(&["--max-conns", "1"]);
     let mut cap = Capture::start(&t.ns);
@@ -561,6 +572,7 @@ fn full_pool_drops_syns_and_the_retry_is_served() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn sigterm_stops_and_removes_the_tap() {
     let mut t = Taplab::start(&[]);
     assert!(
@@ -580,6 +592,7 @@ fn sigterm_stops_and_removes_the_tap() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn a_non_root_user_serves_through_a_persistent_tap() {
     let ns = Netns::new();
     let as_nobody: &[&str] = &[
@@ -614,6 +627,7 @@ fn a_non_root_user_serves_through_a_persistent_tap() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn errors_are_one_line_that_says_what_to_do() {
     let t = Taplab::start(&[]);
     // A second taplab on the same tap: busy.
@@ -680,6 +694,7 @@ fn chromium(t: &Taplab, profile: &TempDir, extra: &[&str]) -> std::process::Outp
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn chromium_loads_the_page() {
     let t = Taplab::start(&[]);
     let profile = TempDir::new("chromium");
@@ -730,6 +745,7 @@ fn chromium_loads_the_page() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn the_page_draws_its_connection_and_works_without_javascript() {
     let t = Taplab::start(&[]);
     let profile = TempDir::new("chromium-dom");
@@ -814,6 +830,7 @@ fn redbot_false_alarm(line: &str) -> bool {
 /// /tcpinfo, a 404 and a 206 (scripts/test.sh installs it with pip; the levels are
 /// printed by scripts/redbot-check.py, which drives REDbot's library).
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn redbot_finds_nothing_bad_or_worth_a_warning() {
     let t = Taplab::start(&[]);
     let script = repo().join("scripts/redbot-check.py");
@@ -853,6 +870,7 @@ fn redbot_finds_nothing_bad_or_worth_a_warning() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn tcpinfo_describes_the_connection_that_asks() {
     let t = Taplab::start(&["--isn", "1000", "--mss", "536", "--wscale", "3"]);
     let mut cap = Capture::start(&t.ns);
@@ -896,6 +914,7 @@ fn tcpinfo_describes_the_connection_that_asks() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn pcap_holds_what_tcpdump_sees() {
     let dir = TempDir::new("ourpcap");
     let ours = dir.path().join("ours.pcap");
@@ -956,6 +975,7 @@ fn pcap_holds_what_tcpdump_sees() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn trace_prints_the_listing_and_both_ends_states_live() {
     let t = Taplab::start(&["--trace", "--close", "server-first"]);
     let out = t.curl(&[
@@ -994,6 +1014,7 @@ fn trace_prints_the_listing_and_both_ends_states_live() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn step_mode_holds_every_frame_until_released() {
     use std::io::Write;
     let dir = TempDir::new("step");

@@ -593,6 +593,7 @@ fn capture_page_load(dir: &TempDir, tag: &str, flags: &[&str]) -> (PathBuf, Path
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn trace_of_a_page_load_equals_tshark_on_both_capture_points() {
     let dir = TempDir::new("trace-clean");
     let (tcpdump, serve) = capture_page_load(&dir, "clean", &[]);
@@ -616,6 +617,7 @@ fn trace_of_a_page_load_equals_tshark_on_both_capture_points() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn trace_of_a_lossy_capture_marks_every_retransmission_tshark_marks() {
     let dir = TempDir::new("trace-lossy");
     let (tcpdump, _) = capture_page_load(&dir, "lossy", &["--loss", "0.1", "--seed", "3"]);
@@ -644,6 +646,7 @@ fn trace_of_a_lossy_capture_marks_every_retransmission_tshark_marks() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn trace_shows_the_knobs_as_tshark_does() {
     let dir = TempDir::new("trace-knobs");
     let (tcpdump, serve) = capture_page_load(
@@ -698,6 +701,7 @@ fn timeline_of(out: &str, stream: usize) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn trace_state_timelines_of_a_client_first_and_a_server_first_close() {
     // Client first: curl (HTTP/1.1) closes as soon as it has the page.
     let t = Taplab::start(&[]);
@@ -788,6 +792,7 @@ fn trace_state_timelines_of_a_client_first_and_a_server_first_close() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn trace_errors_are_one_line_and_it_needs_no_root() {
     let dir = TempDir::new("trace-errors");
     let one_line = |out: &Output, needle: &str| {
@@ -863,6 +868,7 @@ fn trace_errors_are_one_line_and_it_needs_no_root() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn trace_of_a_linux_cooked_capture_of_any_interface_equals_tshark() {
     let t = Taplab::start(&[]);
     let dir = TempDir::new("trace-any");
@@ -895,6 +901,7 @@ fn trace_of_a_linux_cooked_capture_of_any_interface_equals_tshark() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn trace_draws_a_ladder_picture_a_renderer_accepts() {
     let dir = TempDir::new("svg");
     let (theirs, _ours) = capture_page_load(
@@ -1010,6 +1017,7 @@ fn loopback_pcap(frames: &[(u64, Vec<u8>)], link: u32, big: bool, v6: u32) -> Ve
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn trace_of_a_loopback_capture_equals_tshark() {
     // A page load over IPv4 and a request over IPv6, captured on the tap, then written as
     // Npcap on Windows, macOS, FreeBSD and OpenBSD write a loopback capture.
@@ -1106,6 +1114,7 @@ fn http_rows(file: &Path) -> Vec<Line> {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn trace_finds_http_where_tshark_does_on_the_seeds_ports_and_any_other() {
     // The seeds' own servers ran on 8080 (IIS), 5000 (Flask) and 3000 (Node); of these
     // tshark decodes only 8080 by port, the others (and 8000, on no list) by its
@@ -1149,6 +1158,7 @@ fn trace_finds_http_where_tshark_does_on_the_seeds_ports_and_any_other() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn trace_of_a_reused_port_pair_restarts_the_numbers_as_tshark_does() {
     let ns = Netns::new();
     // Its responses have no length, so the server closes first and the client's port is
@@ -1191,6 +1201,7 @@ fn trace_of_a_reused_port_pair_restarts_the_numbers_as_tshark_does() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn trace_lists_pipelined_requests_as_tshark_does() {
     let t = Taplab::start(&[]);
     let mut cap = Capture::start(&t.ns);
@@ -1283,6 +1294,7 @@ assert body.endswith(b'read until the server closes\\n'), body
 ";
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn trace_of_a_tunnel_and_a_response_without_a_length_equals_tshark() {
     let ns = Netns::new();
     let _server = python_server(&ns, 8080, &["-c", ODD_SERVER, "8080"]);
@@ -1436,6 +1448,7 @@ fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn trace_names_tfo_md5_accecn_and_leaves_a_rsts_data_alone_as_tshark_does() {
     let ns = Netns::new();
     ns.run("sysctl", &["-qw", "net.ipv4.tcp_fastopen=3"]);
@@ -1503,6 +1516,7 @@ fn trace_names_tfo_md5_accecn_and_leaves_a_rsts_data_alone_as_tshark_does() {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
 fn trace_stops_quietly_when_its_reader_does() {
     // A reader that stops after the first lines (`| head`) ends the run without an
     // error, and what it read is the listing's start. The listing is well over a pipe's
