@@ -3,29 +3,46 @@
 //! one can read, configure and step through.
 //!
 //! # Map of the crate
-//! Frames flow up and down this chain (see `shared/docs/DESIGN.md`):
+//! [`server_stack::ServerStack`] builds the server side in one place, for `serve`, `lab`
+//! and `lab --script` alike; they differ only in the device at the bottom and the clock.
+//! Frames flow up and down this chain:
 //!
 //! ```text
-//! browser/curl ─ kernel ─ tap0
-//!   device::tap::TapDevice          frames in/out of the tap fd (smoltcp Device)
-//!    └ device::knobs::KnobsLayer    rewrites what smoltcp cannot set: ISN, MSS, options
-//!       └ device::gate::SynGate     drops SYNs while the listening pool is empty
-//!          └ stack::Stack           smoltcp Interface + SocketSet + listening pool; no HTTP
-//!             └ server::Server      one http::HttpConnection per established socket
-//!                └ http             pure HTTP/1.1: bytes in → response bytes out, from a Site
+//! browser/curl ─ kernel ─ tap0       (lab: the virtual wire device::sim; script: an in-memory wire)
+//!   device::tap::TapDevice            frames in/out of the tap fd (a smoltcp Device)
+//!    └ device::capture::CaptureSink  the capture point: --pcap, /tcpinfo's table, the live listing
+//!       └ device::faults::Faults      serve --loss (smoltcp's FaultInjector), absent without it
+//!          └ device::knobs::KnobsLayer  rewrites what smoltcp cannot set: ISN, MSS, options
+//!             └ stack::Stack          one smoltcp Interface; a socket per connection, made
+//!                │                    when stack::admission admits its SYN; stack::guard
+//!                │                    (RFC 5961, PAWS, repairs) sees every segment first
+//!                └ server::Server     one http::HttpConnection per open connection
+//!                   └ http            pure HTTP/1.1: bytes in → response bytes out, from a Site
 //! ```
 //!
-//! - [`knobs`]: the TCP knobs (one `TcpKnobs` value) and their flags.
-//! - [`tcp`]: the TCP vocabulary every layer shares: flag sets, options, states, sides.
+//! Where does the SYN-ACK get its ISN, and where is it in the listing? smoltcp picks one;
+//! [`device::knobs::KnobsLayer`] replaces it as the SYN-ACK leaves (`--isn N|random|keyed`,
+//! [`knobs::IsnMode`]; keyed, RFC 6528, is the default) and translates every later
+//! number. The listing's `[SYN, ACK] Seq=0` counts from it ([`trace::tcp`]: each
+//! direction's base is its SYN's sequence number); `taplab trace --absolute` and
+//! `/tcpinfo` ([`tcpinfo`], `server.isn`) show the ISN itself.
 //!
-//! - [`clock`]: time is passed in, never read behind the caller's back.
-//! - [`serve`]: the `taplab serve` event loop that joins the pieces to a real tap.
+//! - [`knobs`]: the TCP knobs (one `TcpKnobs` value) and their flags; [`network`]: the
+//!   addresses and MACs of both ends.
+//! - [`tcp`]: the TCP vocabulary every layer shares: flags, options (one walker), states,
+//!   sides, and the one [`tcp::StateChange`] (a socket's real one, or one inferred).
+//! - [`clock`]: time is passed in, never read behind the caller's back. [`ratelog`]: log
+//!   lines a peer can provoke, summarised per second.
+//! - [`serve`]: the `taplab serve` event loop on a real tap; [`live`] and [`step`]: its
+//!   live listing and step mode. [`tcpinfo`]: `/tcpinfo`, the page's own handshake.
 //! - [`lab`]: `taplab lab`, the same server stack and a browser-like client on two ends of
 //!   a virtual wire (`device::sim`), driven by a virtual clock: deterministic experiments.
 //! - [`script`]: `taplab lab --script FILE`, a packetdrill-style scripted peer that drives the
 //!   same server stack in memory and in virtual time and checks every segment it sends.
-//! - [`trace`]: `taplab trace`: captures in, Wireshark's listing and each TCP stream's
-//!   inferred states out; incremental, so the live server can use it too.
+//! - [`trace`]: `taplab trace`: each frame becomes a typed row (flags, options, analysis
+//!   marks, HTTP heads as data); the listing prints it as Wireshark does, the timeline
+//!   infers both ends' states, picture/ladder draw an SVG. Streamed and bounded: the live
+//!   trace and the lab use it too.
 //! - [`cli`]: flag parsing (clap); `main.rs` only calls [`cli::main`].
 
 pub mod cli;

@@ -11,11 +11,11 @@
 //! request: `peer "METHOD target" status bytes ms`.
 
 use crate::clock::Clock;
-use crate::http::{Generated, Generator, HttpConfig, HttpConnection, Site, Verdict};
+use crate::http::{HttpConfig, HttpConnection, Site, Verdict};
 use crate::knobs::TcpKnobs;
 use crate::stack::{ConnId, GuardAction, Stack, StackEvent};
 use crate::tcp::{Side, StateChange};
-use crate::tcpinfo::{ConnKey, ConnTable};
+use crate::tcpinfo::{ConnTable, TcpInfo};
 use smoltcp::phy::Device;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::IpEndpoint;
@@ -98,29 +98,6 @@ pub struct Server {
     events: Vec<StackEvent>,
     ready: Vec<ConnId>,
     actions: Vec<GuardAction>,
-}
-
-/// `/tcpinfo`: the wire record of the connection that asks.
-struct TcpInfo<'a> {
-    table: &'a RefCell<ConnTable>,
-    key: ConnKey,
-    knobs: &'a TcpKnobs,
-    now: Instant,
-}
-
-impl Generator for TcpInfo<'_> {
-    fn generate(&self, path: &str) -> Option<Generated> {
-        if path != "/tcpinfo" {
-            return None;
-        }
-        let json = self.table.borrow().json(self.key, self.knobs, self.now)?;
-        let mut body = serde_json::to_vec_pretty(&json).ok()?;
-        body.push(b'\n');
-        Some(Generated {
-            content_type: "application/json",
-            body,
-        })
-    }
 }
 
 impl Server {

@@ -8,7 +8,8 @@
 //! totals and the first [`MAX_SEGMENTS`] are kept for a small ladder, flags as
 //! [`TcpFlags`]. Our side's real TCP states enter from the stack
 //! ([`ConnTable::state_change`]). What leaves is [`ConnTable::json`]: one connection as
-//! JSON, with the knobs in force (text is made only there).
+//! JSON, with the knobs in force (text is made only there), served by the route
+//! [`TcpInfo`], which the server asks before the site for each request.
 //!
 //! The table is bounded: at most `capacity` connections, the oldest closed ones forgotten
 //! first.
@@ -266,6 +267,29 @@ impl FrameObserver for ConnTable {
         if flags.contains(TcpFlags::RST) {
             r.closed = true;
         }
+    }
+}
+
+/// `/tcpinfo`: the wire record of the connection that asks.
+pub struct TcpInfo<'a> {
+    pub table: &'a std::cell::RefCell<ConnTable>,
+    pub key: ConnKey,
+    pub knobs: &'a TcpKnobs,
+    pub now: Instant,
+}
+
+impl crate::http::Generator for TcpInfo<'_> {
+    fn generate(&self, path: &str) -> Option<crate::http::Generated> {
+        if path != "/tcpinfo" {
+            return None;
+        }
+        let json = self.table.borrow().json(self.key, self.knobs, self.now)?;
+        let mut body = serde_json::to_vec_pretty(&json).ok()?;
+        body.push(b'\n');
+        Some(crate::http::Generated {
+            content_type: "application/json",
+            body,
+        })
     }
 }
 

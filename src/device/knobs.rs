@@ -136,26 +136,22 @@ fn segment(frame: &mut [u8], outgoing: bool) -> Option<Segment<'_>> {
     Some(Segment { local, remote, tcp })
 }
 
-/// Walks TCP options: (offset in the options, kind, length) of each option with a length.
-fn options(opts: &[u8]) -> Vec<(usize, u8, usize)> {
-    let mut found = Vec::new();
-    let mut i = 0;
-    while i < opts.len() {
-        match opts[i] {
-            0 => break,
-            1 => i += 1,
-            kind => {
-                let Some(&len) = opts.get(i + 1) else { break };
-                let len = len as usize;
-                if len < 2 || i + len > opts.len() {
-                    break;
-                }
-                found.push((i, kind, len));
-                i += len;
-            }
+/// Where the options of `kind` lie in an options area (offset, length), from the shared
+/// walker (`crate::tcp::options`); found before the area is edited, since the walker
+/// borrows it. An options area holds at most 40 bytes, so at most 20 options.
+fn spans_of(opts: &[u8], kind: u8) -> impl Iterator<Item = (usize, usize)> + use<> {
+    let mut found = [(0usize, 0usize); 20];
+    let mut n = 0;
+    for o in crate::tcp::options(opts) {
+        if o.option.kind() == kind
+            && !matches!(o.option, crate::tcp::TcpOption::Malformed { .. })
+            && n < found.len()
+        {
+            found[n] = (o.offset, o.len);
+            n += 1;
         }
     }
-    found
+    found.into_iter().take(n)
 }
 
 const OPT_MSS: u8 = 2;
@@ -373,8 +369,8 @@ impl Rewriter {
 /// Sets (ours) or clamps (theirs) the MSS option. True if the segment changed.
 fn set_mss(tcp: &mut TcpPacket<&mut [u8]>, mss: u16, clamp: bool, peer: &IpAddress) -> bool {
     let opts = tcp.options_mut();
-    for (i, kind, len) in options(opts) {
-        if kind == OPT_MSS && len == 4 {
+    for (i, len) in spans_of(opts, OPT_MSS) {
+        if len == 4 {
             let old = u16::from_be_bytes([opts[i + 2], opts[i + 3]]);
             let new = if clamp { old.min(mss) } else { mss };
             if new != old {
@@ -395,11 +391,9 @@ fn set_mss(tcp: &mut TcpPacket<&mut [u8]>, mss: u16, clamp: bool, peer: &IpAddre
 fn strip(tcp: &mut TcpPacket<&mut [u8]>, kind: u8) -> bool {
     let opts = tcp.options_mut();
     let mut found = false;
-    for (i, k, len) in options(opts) {
-        if k == kind {
-            opts[i..i + len].fill(1);
-            found = true;
-        }
+    for (i, len) in spans_of(opts, kind) {
+        opts[i..i + len].fill(1);
+        found = true;
     }
     found
 }
@@ -408,17 +402,15 @@ fn strip(tcp: &mut TcpPacket<&mut [u8]>, kind: u8) -> bool {
 fn shift_sack(tcp: &mut TcpPacket<&mut [u8]>, offset: u32) -> bool {
     let opts = tcp.options_mut();
     let mut changed = false;
-    for (i, kind, len) in options(opts) {
-        if kind == OPT_SACK {
-            let mut j = i + 2;
-            while j + 8 <= i + len {
-                for edge in [j, j + 4] {
-                    let v = be32(&opts[edge..edge + 4]).wrapping_sub(offset);
-                    opts[edge..edge + 4].copy_from_slice(&v.to_be_bytes());
-                }
-                j += 8;
-                changed = true;
+    for (i, len) in spans_of(opts, OPT_SACK) {
+        let mut j = i + 2;
+        while j + 8 <= i + len {
+            for edge in [j, j + 4] {
+                let v = be32(&opts[edge..edge + 4]).wrapping_sub(offset);
+                opts[edge..edge + 4].copy_from_slice(&v.to_be_bytes());
             }
+            j += 8;
+            changed = true;
         }
     }
     changed
@@ -788,6 +780,25 @@ mod tests {
         let mut f = build(&seg(false, TcpControl::None, 9, None));
         rw.incoming(&mut f, t(31_000));
         assert_eq!(rw.tracked(), 0, "dropped after the linger");
+    }
+
+    #[test]
+    fn under_a_stack_an_rst_does_not_end_the_translation() {
+        // A blind RST that the stack rejects must not take the ISN offset away: every
+        // later segment would leave with smoltcp's own numbers.
+        let mut c = config(IsnMode::Fixed(1000));
+        c.stack_forgets = true;
+        let mut rw = Rewriter::new(c);
+        handshake(&mut rw, 50_000);
+        inc(&mut rw, seg(false, TcpControl::Rst, 999_999, Some(1001)));
+        assert_eq!(rw.tracked(), 1);
+        let data = out(&mut rw, seg(true, TcpControl::None, 50_001, Some(5001)));
+        assert_eq!(data.seq_number.0 as u32, 1001, "still translated");
+        // The stack's word ends it.
+        let local = smoltcp::wire::IpEndpoint::new(crate::testutil::SERVER_IP.into(), 80);
+        let remote = smoltcp::wire::IpEndpoint::new(crate::testutil::CLIENT_IP.into(), 40000);
+        rw.forget(local, remote);
+        assert_eq!(rw.tracked(), 0);
     }
 
     #[test]
