@@ -17,7 +17,7 @@
 //! step again.
 
 use crate::clock::Clock;
-use crate::device::capture::{CaptureSink, FrameObserver};
+use crate::device::capture::{CaptureFile, CaptureSink, FrameObserver};
 use crate::device::faults::Faults;
 use crate::device::knobs::{KnobsLayer, RewriteConfig};
 use crate::http::{HttpConfig, Site};
@@ -121,6 +121,8 @@ pub struct ServerStack<D: Device> {
     server: Server,
     table: Rc<RefCell<ConnTable>>,
     gone: Vec<(IpEndpoint, IpEndpoint)>,
+    /// The pcap file, flushed after each step.
+    capture: CaptureFile,
 }
 
 impl<D: Device> ServerStack<D> {
@@ -143,6 +145,7 @@ impl<D: Device> ServerStack<D> {
                     .display()
             )
         })?;
+        let capture_file = sink.file();
         let capture = PcapWriter::new(device, sink, PcapMode::Both);
         let faults = Faults::new(capture, setup.loss, setup.loss_seed);
         let mut rewrite = RewriteConfig::from_knobs(&setup.knobs, setup.isn_key, capacity);
@@ -167,6 +170,7 @@ impl<D: Device> ServerStack<D> {
             server,
             table,
             gone: Vec::new(),
+            capture: capture_file,
         })
     }
 
@@ -177,6 +181,7 @@ impl<D: Device> ServerStack<D> {
         for (local, remote) in self.gone.drain(..) {
             self.device.forget(local, remote);
         }
+        self.capture.flush();
     }
 
     /// How long until the next step is due without new frames (at most [`MAX_SLEEP`]).

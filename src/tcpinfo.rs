@@ -21,7 +21,7 @@ use crate::tcp::{StateChange, TcpFlags, TcpOption, TcpState, options};
 use serde_json::{Value, json};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, IpAddress, IpEndpoint, TcpPacket};
-use std::collections::BTreeMap;
+use std::collections::{HashMap, VecDeque};
 
 /// Segments of a connection kept for its ladder (the rest are only counted).
 pub const MAX_SEGMENTS: usize = 48;
@@ -99,19 +99,27 @@ struct ConnRecord {
 }
 
 /// Connections seen on the wire, by (our endpoint, peer endpoint).
+///
+/// Every frame passes here, so each costs O(1): a hash look-up, no checksum (the record
+/// shows what was on the wire; smoltcp drops a corrupt segment anyway), and eviction from
+/// two queues of keys in arrival order — closed connections first, then the oldest —
+/// rather than a search of the table (a SYN flood must not make every frame scan it).
 pub struct ConnTable {
     mac: EthernetAddress,
     capacity: usize,
-    conns: BTreeMap<ConnKey, ConnRecord>,
+    conns: HashMap<ConnKey, ConnRecord>,
+    /// Keys in arrival order, and the keys of closed connections in closing order, each
+    /// with the record's first-seen time (a stale entry names a record that is gone or
+    /// was made again later).
+    arrived: VecDeque<(ConnKey, Instant)>,
+    closed: VecDeque<(ConnKey, Instant)>,
 }
 
-/// (source, destination, TCP header) of a frame carrying a TCP segment with a good
-/// checksum.
+/// (source, destination, TCP header) of a frame carrying a TCP segment.
 fn tcp_of(frame: &[u8]) -> Option<(IpAddress, IpAddress, TcpPacket<&[u8]>)> {
     let span = tcp_span(frame)?;
     let tcp = TcpPacket::new_checked(&frame[span.range]).ok()?;
-    tcp.verify_checksum(&span.src, &span.dst)
-        .then_some((span.src, span.dst, tcp))
+    Some((span.src, span.dst, tcp))
 }
 
 impl ConnTable {
@@ -120,20 +128,16 @@ impl ConnTable {
         ConnTable {
             mac,
             capacity: capacity.max(1),
-            conns: BTreeMap::new(),
+            conns: HashMap::new(),
+            arrived: VecDeque::new(),
+            closed: VecDeque::new(),
         }
     }
 
     fn record(&mut self, key: ConnKey, now: Instant) -> &mut ConnRecord {
-        if !self.conns.contains_key(&key) && self.conns.len() >= self.capacity {
-            let victim = self
-                .conns
-                .iter()
-                .min_by_key(|(_, r)| (!r.closed, r.first_seen))
-                .map(|(k, _)| *k);
-            if let Some(v) = victim {
-                self.conns.remove(&v);
-            }
+        if !self.conns.contains_key(&key) {
+            while self.conns.len() >= self.capacity && self.evict_one() {}
+            self.arrived.push_back((key, now));
         }
         self.conns.entry(key).or_insert_with(|| ConnRecord {
             first_seen: now,
@@ -149,6 +153,30 @@ impl ConnTable {
         })
     }
 
+    /// Forgets the record that should go first: a closed one, else the oldest. False if
+    /// the queues are empty.
+    fn evict_one(&mut self) -> bool {
+        for queue in [&mut self.closed, &mut self.arrived] {
+            while let Some((key, first)) = queue.pop_front() {
+                if self.conns.get(&key).is_some_and(|r| r.first_seen == first) {
+                    self.conns.remove(&key);
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Marks a record closed (it goes first when the table is full).
+    fn close(&mut self, key: ConnKey) {
+        if let Some(r) = self.conns.get_mut(&key)
+            && !r.closed
+        {
+            r.closed = true;
+            self.closed.push_back((key, r.first_seen));
+        }
+    }
+
     /// One of our sockets changed state (smoltcp's real states, reported by the stack).
     pub fn state_change(&mut self, c: &StateChange) {
         let r = self.record((c.local, c.remote), c.time);
@@ -156,7 +184,9 @@ impl ConnTable {
             r.states.push((c.time, c.from));
         }
         r.states.push((c.time, c.to));
-        r.closed = matches!(c.to, TcpState::Closed | TcpState::TimeWait);
+        if matches!(c.to, TcpState::Closed | TcpState::TimeWait) {
+            self.close((c.local, c.remote));
+        }
     }
 
     /// One connection as JSON (None if it was never seen).
@@ -265,7 +295,7 @@ impl FrameObserver for ConnTable {
             });
         }
         if flags.contains(TcpFlags::RST) {
-            r.closed = true;
+            self.close(key);
         }
     }
 }
@@ -411,5 +441,27 @@ mod tests {
         }
         table.frame(Instant::from_millis(9), &[0u8; 7]);
         table.frame(Instant::from_millis(9), &[0xffu8; 80]);
+    }
+
+    #[test]
+    fn a_full_table_forgets_closed_connections_first() {
+        let mut table = ConnTable::new(MAC, 2);
+        let syn = |port| frame_port(port, false, TcpControl::Syn, 1, None, &[], Some(1460));
+        let t = Instant::from_millis;
+        table.frame(t(1), &syn(41001));
+        table.frame(t(2), &syn(41002));
+        // The newer one is reset: it goes before the older, open one.
+        let rst = frame_port(41002, false, TcpControl::Rst, 2, None, &[], None);
+        table.frame(t(3), &rst);
+        table.frame(t(4), &syn(41003));
+        let peer = |port| IpEndpoint::new(PEER.into(), port);
+        let us = IpEndpoint::new(US.into(), 80);
+        assert!(table.conns.contains_key(&(us, peer(41001))));
+        assert!(!table.conns.contains_key(&(us, peer(41002))));
+        // Now none is closed: the oldest goes.
+        table.frame(t(5), &syn(41004));
+        assert!(!table.conns.contains_key(&(us, peer(41001))));
+        assert!(table.conns.contains_key(&(us, peer(41003))));
+        assert!(table.conns.contains_key(&(us, peer(41004))));
     }
 }

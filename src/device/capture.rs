@@ -3,9 +3,11 @@
 //!
 //! [`CaptureSink`] receives every frame in both directions, timestamped with the stack's
 //! clock: a received frame before smoltcp gets it, a transmitted one before it reaches the
-//! tap. It writes the frame to the pcap file (if any), flushing after each one, so that a
-//! crash loses at most the frame being written; and it hands the frame to a
-//! [`FrameObserver`] (live listing, step mode, per-connection statistics).
+//! tap. It writes the frame to the pcap file (if any) and hands it to each
+//! [`FrameObserver`] (live listing, step mode, per-connection statistics). The file is
+//! flushed once per step of the server, not per frame ([`CaptureFile::flush`], which the
+//! server side calls after every step, and on drop): whenever the process is stopped or
+//! waits for the network, the file holds every frame so far.
 //!
 //! smoltcp's own `PcapSink for Write` panics when a write fails; this one logs the error
 //! once and stops writing, and the stack goes on.
@@ -24,10 +26,55 @@ pub trait FrameObserver {
 }
 
 pub struct CaptureSink {
+    file: CaptureFile,
+    observers: Vec<Rc<RefCell<dyn FrameObserver>>>,
+}
+
+/// The pcap file of a [`CaptureSink`], shared with whoever flushes it.
+#[derive(Clone)]
+pub struct CaptureFile(Rc<RefCell<FileState>>);
+
+struct FileState {
     file: Option<BufWriter<File>>,
     name: String,
     failed: bool,
-    observers: Vec<Rc<RefCell<dyn FrameObserver>>>,
+}
+
+impl CaptureFile {
+    /// Writes out what is buffered.
+    pub fn flush(&self) {
+        let mut st = self.0.borrow_mut();
+        if st.failed {
+            return;
+        }
+        if let Some(f) = st.file.as_mut()
+            && let Err(e) = Write::flush(f)
+        {
+            st.fail(e);
+        }
+    }
+
+    fn write(&self, data: &[u8]) {
+        let mut st = self.0.borrow_mut();
+        if st.failed {
+            return;
+        }
+        if let Some(f) = st.file.as_mut()
+            && let Err(e) = Write::write_all(f, data)
+        {
+            st.fail(e);
+        }
+    }
+}
+
+impl FileState {
+    fn fail(&mut self, e: std::io::Error) {
+        log::error!(
+            "writing the capture {}: {e}; the capture stops here",
+            self.name
+        );
+        self.failed = true;
+    }
 }
 
 impl CaptureSink {
@@ -38,54 +85,38 @@ impl CaptureSink {
         observers: Vec<Rc<RefCell<dyn FrameObserver>>>,
     ) -> std::io::Result<CaptureSink> {
         let file = match pcap {
-            Some(p) => Some(BufWriter::new(File::create(p)?)),
+            Some(p) => Some(BufWriter::with_capacity(256 * 1024, File::create(p)?)),
             None => None,
         };
         Ok(CaptureSink {
-            file,
-            name: pcap.map(|p| p.display().to_string()).unwrap_or_default(),
-            failed: false,
+            file: CaptureFile(Rc::new(RefCell::new(FileState {
+                file,
+                name: pcap.map(|p| p.display().to_string()).unwrap_or_default(),
+                failed: false,
+            }))),
             observers,
         })
     }
 
-    fn fail(&mut self, e: std::io::Error) {
-        log::error!(
-            "writing the capture {}: {e}; the capture stops here",
-            self.name
-        );
-        self.failed = true;
+    /// The file, for flushing it from outside the device chain.
+    pub fn file(&self) -> CaptureFile {
+        self.file.clone()
     }
 }
 
 impl PcapSink for CaptureSink {
     fn write(&mut self, data: &[u8]) {
-        if self.failed {
-            return;
-        }
-        if let Some(f) = self.file.as_mut()
-            && let Err(e) = Write::write_all(f, data)
-        {
-            self.fail(e);
-        }
+        self.file.write(data);
     }
 
     fn flush(&mut self) {
-        if self.failed {
-            return;
-        }
-        if let Some(f) = self.file.as_mut()
-            && let Err(e) = Write::flush(f)
-        {
-            self.fail(e);
-        }
+        self.file.flush();
     }
 
     fn packet(&mut self, timestamp: Instant, packet: &[u8]) {
         let len = packet.len().min(self.max_packet_size() as usize);
         self.packet_header(timestamp, packet.len());
         self.write(&packet[..len]);
-        self.flush();
         for o in &self.observers {
             o.borrow_mut().frame(timestamp, packet);
         }
@@ -109,10 +140,12 @@ mod tests {
         let path = std::env::temp_dir().join(format!("taplab-capture-{}.pcap", std::process::id()));
         let count = Rc::new(RefCell::new(Count(0)));
         let sink = CaptureSink::new(Some(&path), vec![count.clone()]).unwrap();
+        let file = sink.file();
         let mut dev = PcapWriter::new(Loopback::new(Medium::Ethernet), sink, PcapMode::Both);
         let t = Instant::from_millis(1_500);
         dev.transmit(t).unwrap().consume(60, |b| b.fill(0xab));
-        // Flushed already: the file holds the global header and one whole record.
+        // Once flushed, the file holds the global header and one whole record.
+        file.flush();
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(bytes.len(), 24 + 16 + 60);
         assert_eq!(&bytes[..4], &0xa1b2c3d4u32.to_ne_bytes());
@@ -120,6 +153,7 @@ mod tests {
         assert_eq!(&bytes[28..32], &500_000u32.to_ne_bytes(), "microseconds");
         let (rx, _) = dev.receive(t).unwrap();
         rx.consume(|f| assert_eq!(f.len(), 60));
+        file.flush();
         assert_eq!(std::fs::read(&path).unwrap().len(), 24 + 2 * (16 + 60));
         assert_eq!(count.borrow().0, 2);
         let _ = std::fs::remove_file(&path);
@@ -129,16 +163,19 @@ mod tests {
     fn a_failing_file_does_not_stop_the_stack() {
         // /dev/full fails every write: the sink must log and carry on, not panic.
         let mut sink = CaptureSink {
-            file: Some(BufWriter::with_capacity(
-                0,
-                File::options().write(true).open("/dev/full").unwrap(),
-            )),
-            name: "/dev/full".into(),
-            failed: false,
+            file: CaptureFile(Rc::new(RefCell::new(FileState {
+                file: Some(BufWriter::with_capacity(
+                    0,
+                    File::options().write(true).open("/dev/full").unwrap(),
+                )),
+                name: "/dev/full".into(),
+                failed: false,
+            }))),
             observers: Vec::new(),
         };
         sink.packet(Instant::from_millis(0), &[0u8; 100]);
-        assert!(sink.failed);
+        assert!(sink.file.0.borrow().failed);
         sink.packet(Instant::from_millis(1), &[0u8; 100]);
+        sink.file().flush();
     }
 }

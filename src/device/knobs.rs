@@ -108,6 +108,8 @@ impl Entry {
 pub struct Rewriter {
     config: RewriteConfig,
     table: BTreeMap<Tuple, Entry>,
+    /// When finished entries were last looked for (once a second, not per frame).
+    last_purge: Instant,
 }
 
 /// A mutable view of a TCP segment inside an Ethernet frame.
@@ -168,6 +170,7 @@ impl Rewriter {
         Rewriter {
             config,
             table: BTreeMap::new(),
+            last_purge: Instant::ZERO,
         }
     }
 
@@ -274,6 +277,31 @@ impl Rewriter {
         }
     }
 
+    /// Whether [`Rewriter::incoming`] may change this frame: a SYN (options to edit) or a
+    /// segment of a connection whose numbers are translated. Read-only and cheap, so that
+    /// the frames that need nothing are not copied.
+    pub fn may_rewrite_incoming(&self, frame: &[u8]) -> bool {
+        if !self.config.is_active() {
+            return false;
+        }
+        let Some(span) = tcp_span(frame) else {
+            return false;
+        };
+        let Ok(tcp) = TcpPacket::new_checked(&frame[span.range]) else {
+            return false;
+        };
+        if tcp.syn() {
+            return true;
+        }
+        let tuple: Tuple = (
+            addr16(span.dst),
+            tcp.dst_port(),
+            addr16(span.src),
+            tcp.src_port(),
+        );
+        self.table.get(&tuple).is_some_and(|e| e.offset != 0)
+    }
+
     /// Rewrites a frame from the wire. Returns true if `frame` was changed.
     pub fn incoming(&mut self, frame: &mut [u8], now: Instant) -> bool {
         if !self.config.is_active() {
@@ -361,6 +389,10 @@ impl Rewriter {
     }
 
     fn purge(&mut self, now: Instant) {
+        if now >= self.last_purge && now - self.last_purge < Duration::from_secs(1) {
+            return;
+        }
+        self.last_purge = now;
         self.table
             .retain(|_, e| e.finished.is_none_or(|f| now - f < FINISHED_LINGER));
     }
@@ -506,6 +538,10 @@ impl<T: RxToken> RxToken for KnobsRxToken<'_, T> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
         let (rewriter, scratch, now) = (self.rewriter, self.scratch, self.now);
         self.inner.consume(|frame| {
+            if !rewriter.borrow().may_rewrite_incoming(frame) {
+                // Nothing to rewrite (the common case without an ISN or MSS knob): no copy.
+                return f(frame);
+            }
             // Taken out of the cell: smoltcp may transmit (through our TxToken) inside f.
             let mut buf = std::mem::take(&mut *scratch.borrow_mut());
             buf.clear();

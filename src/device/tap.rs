@@ -203,7 +203,11 @@ pub struct TapTxToken<'a> {
 
 impl TxToken for TapTxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        self.buf.resize(len, 0);
+        // The buffer is made at the MTU's size: smoltcp writes every byte of the frame, so
+        // it is neither zeroed nor resized per frame.
+        if self.buf.len() < len {
+            self.buf.resize(len, 0);
+        }
         let r = f(&mut self.buf[..len]);
         // A failed write (link down, queue full) loses the frame, as a wire would; TCP
         // retransmits. Log it rather than fail the stack.
