@@ -1,8 +1,9 @@
 //! The TCP/IP stack: a smoltcp [`Interface`] with its [`SocketSet`] and a fixed pool of
 //! TCP sockets listening on one port. It knows nothing of HTTP.
 //!
-//! Frames enter through [`Stack::poll`] (from any smoltcp `Device`, wrapped in a
-//! [`SynGate`] so that a full pool drops SYNs instead of refusing them). What leaves is a
+//! Frames enter through [`Stack::ingress`] (from any smoltcp `Device`, wrapped in a
+//! [`SynGate`] so that a full pool drops SYNs instead of refusing them, and in a
+//! [`WindowGuard`] both ways, working around smoltcp's window after a SYN-ACK). What leaves is a
 //! list of [`StackEvent`]s from [`Stack::maintain`] (a socket became connected, a
 //! connection ended) and access to each slot's socket ([`Stack::socket`]) for the layer
 //! above to read and write.
@@ -24,6 +25,7 @@
 //! piggybacked or separate, a linger in CLOSE-WAIT, or RST instead of FIN.
 
 use crate::device::gate::SynGate;
+use crate::device::window::WindowGuard;
 use crate::knobs::{FinMode, TcpKnobs};
 use smoltcp::iface::{
     Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
@@ -34,6 +36,7 @@ use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{
     EthernetAddress, HardwareAddress, IpCidr, IpEndpoint, Ipv4Address, Ipv6Address,
 };
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// How long a connection may sit in FIN-WAIT-2 before it is aborted (Linux: 60 s).
@@ -128,6 +131,8 @@ pub struct Stack {
     pending: Vec<StackEvent>,
     /// A SYN found no listening socket since the last [`Stack::maintain`].
     syn_refused: bool,
+    /// Keeps a peer's data inside what our SYN-ACK offered (a smoltcp 0.14 workaround).
+    window: Rc<WindowGuard>,
 }
 
 /// The time our TCP timestamps (TSval) carry, in ms. smoltcp takes the generator as a
@@ -203,6 +208,7 @@ impl Stack {
             knobs: config.knobs.clone(),
             pending: Vec::new(),
             syn_refused: false,
+            window: Rc::new(WindowGuard::new(2 * config.max_conns + 16)),
         };
         for i in 0..stack.slots.len() {
             stack.listen(i);
@@ -254,8 +260,10 @@ impl Stack {
     /// response, or a FIN, leave in the same segment as the ACK it answers.
     pub fn ingress<D: Device>(&mut self, now: Instant, device: &mut D) -> bool {
         TSVAL_MS.store(now.total_millis() as u32, Ordering::Relaxed);
+        let window = Rc::clone(&self.window);
+        let mut guarded = window.view(device);
         let mut gate = SynGate {
-            inner: device,
+            inner: &mut guarded,
             port: self.port,
             admit: self.listening() > 0,
             refused: std::cell::Cell::new(0),
@@ -285,7 +293,9 @@ impl Stack {
     pub fn egress<D: Device>(&mut self, now: Instant, device: &mut D) -> bool {
         TSVAL_MS.store(now.total_millis() as u32, Ordering::Relaxed);
         let mut changed = false;
-        while self.iface.poll_egress(now, device, &mut self.sockets)
+        let window = Rc::clone(&self.window);
+        let mut guarded = window.view(device);
+        while self.iface.poll_egress(now, &mut guarded, &mut self.sockets)
             == PollResult::SocketStateChanged
         {
             changed = true;

@@ -6,8 +6,9 @@
 //! wraps the next, like smoltcp's own `Tracer` or `PcapWriter`), and reach the smoltcp
 //! `Interface`; frames the interface transmits go back down the same chain.
 //! [`capture::CaptureSink`] (the pcap and observers, via smoltcp's `PcapWriter`),
-//! [`knobs::KnobsLayer`] (TCP rewriting for the knobs smoltcp has no setter for) and
-//! [`gate::SynGate`] are such middlewares.
+//! [`knobs::KnobsLayer`] (TCP rewriting for the knobs smoltcp has no setter for),
+//! [`gate::SynGate`] and [`window::WindowGuard`] (a smoltcp 0.14 workaround: a peer's
+//! first data kept inside our SYN-ACK's window) are such middlewares.
 
 pub mod capture;
 pub mod frame;
@@ -15,3 +16,4 @@ pub mod gate;
 pub mod knobs;
 pub mod sim;
 pub mod tap;
+pub mod window;
