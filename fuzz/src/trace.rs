@@ -72,9 +72,18 @@ pub fn render_bytes(
     })
 }
 
-/// A new file in the temp dir, already removed from it (it lives while it is open).
+/// A new file, already removed from its directory (it lives while it is open): in
+/// /dev/shm, a tmpfs, when there is one (no disk file system in the way of a file
+/// rewritten for every input), else in the temp dir.
 fn unlinked_file() -> std::io::Result<File> {
-    let path = std::env::temp_dir().join(format!("taplab-fuzz-trace-{}.pcap", std::process::id()));
+    let name = format!("taplab-fuzz-trace-{}.pcap", std::process::id());
+    let shm = std::path::Path::new("/dev/shm");
+    let dir = if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    let path = dir.join(name);
     let file = File::options()
         .read(true)
         .write(true)
