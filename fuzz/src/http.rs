@@ -20,7 +20,8 @@
 //!
 //! The oracle (`Responses`): the output must be exactly the logged responses one after
 //! another — each access record's status in a complete head, followed by exactly the body
-//! bytes it counts, which are what the head's Content-Length says (but for HEAD and 304).
+//! bytes it counts, which are what the head's Content-Length says (but for HEAD, 1xx,
+//! 204 and 304; interim 1xx responses, which are not logged, are skipped).
 //! A client reading a pipelined connection relies on that framing.
 
 use crate::records;
@@ -203,8 +204,22 @@ impl Responses {
         self.unread.extend_from_slice(b);
     }
 
-    /// The next response in the stream must be the one `r` records.
+    /// The next response in the stream must be the one `r` records (interim 1xx
+    /// responses before it are not logged, and are skipped).
     fn logged(&mut self, r: &AccessRecord) {
+        loop {
+            let mut headers = [httparse::EMPTY_HEADER; 64];
+            let mut head = httparse::Response::new(&mut headers);
+            match head.parse(&self.unread) {
+                Ok(httparse::Status::Complete(n))
+                    if head.code.is_some_and(|c| (100..200).contains(&c))
+                        && !(100..200).contains(&r.status) =>
+                {
+                    self.unread.drain(..n);
+                }
+                _ => break,
+            }
+        }
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut head = httparse::Response::new(&mut headers);
         let head_len = match head.parse(&self.unread) {
@@ -230,7 +245,8 @@ impl Responses {
             .find(|h| h.name.eq_ignore_ascii_case("content-length"))
             .map(|h| String::from_utf8_lossy(h.value).trim().parse::<u64>());
         let body = r.bytes;
-        if r.method != "HEAD" && r.status != 304 {
+        // Responses without content (RFC 9110 §6.4.1): HEAD, 1xx, 204, 304.
+        if r.method != "HEAD" && !matches!(r.status, 100..=199 | 204 | 304) {
             match length {
                 Some(Ok(n)) => assert_eq!(
                     n, body,
@@ -319,5 +335,17 @@ mod tests {
         r.logged(&rec(200, 3));
         let caught = std::panic::catch_unwind(move || r.logged(&rec(404, 0)));
         assert!(caught.is_err(), "an incomplete head must fail the check");
+
+        // An interim response before the logged one is skipped; a wrong length is not.
+        let mut r = Responses::default();
+        r.written(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        r.logged(&rec(200, 2));
+        assert!(r.unread.is_empty());
+        r.written(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nok");
+        let caught = std::panic::catch_unwind(move || r.logged(&rec(200, 2)));
+        assert!(
+            caught.is_err(),
+            "a Content-Length unlike the body must fail the check"
+        );
     }
 }
