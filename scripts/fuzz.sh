@@ -69,7 +69,7 @@ if ! cargo test --manifest-path fuzz/Cargo.toml --locked >"$logs/harness-tests.l
 fi
 
 # Built once for all targets. No sanitizer: taplab has no unsafe code, and a panic,
-# a hang or memory growth is what we look for (2x the speed of AddressSanitizer).
+# a hang or memory growth is what we look for.
 # Debug assertions and overflow checks on. No cfg(fuzzing): smoltcp would then skip
 # every checksum check, and we fuzz what `taplab serve` runs (the frames target
 # repairs checksums itself where its input asks for it).
