@@ -31,6 +31,13 @@
 //!   (smoltcp waits for its retransmission timer).
 //! - A SYN for a pair in TIME-WAIT whose sequence number is beyond the old connection's
 //!   (or whose timestamp is newer) starts a new connection (RFC 6191, as Linux).
+//! - Data or a FIN past the window our SYN-ACK offered is cut at its edge
+//!   ([`syn_ack_overrun`]), with or without `--no-guard`: smoltcp 0.14 scales the
+//!   SYN-ACK's window (which RFC 7323 §2.2 says is never scaled) when it judges the
+//!   peer's next segments, so until it sends again it takes data up to 2^shift times past
+//!   its buffer and later panics in `RingBuffer::enqueue_unallocated` — any peer could
+//!   stop `taplab serve` with a SYN and ~47 segments. Found by fuzzing (`fuzz/`, target
+//!   `frames`); `examples/smoltcp_syn_ack_window.rs` shows smoltcp on its own.
 //!
 //! A challenge ACK comes from smoltcp itself: the guard turns the offending segment into
 //! one that smoltcp must find unacceptable (ACK only, no payload, sequence number just
@@ -87,6 +94,9 @@ pub struct View {
     pub peer_wnd: Option<u32>,
     /// A window reopened without covering the data in flight (see [`Stall`]).
     pub stall: Option<Stall>,
+    /// The last segment we sent that set smoltcp's idea of the receive window was our
+    /// SYN-ACK (see [`syn_ack_overrun`]).
+    pub window_from_syn: bool,
 }
 
 /// smoltcp drops its retransmission timer when a zero window reopens (it stops the
@@ -127,7 +137,25 @@ impl View {
 
     /// Takes note of a segment our stack sent on this connection.
     pub fn sent(&mut self, rec: &super::frame_io::TxRecord) {
+        // An RST moves nothing of ours: smoltcp sends one in answer to an unacceptable
+        // segment and keeps its window and sequence numbers as they were.
+        if rec.flags.contains(TcpFlags::RST) {
+            return;
+        }
         let syn = rec.flags.contains(TcpFlags::SYN);
+        // smoltcp's keep-alive (one byte at SND.NXT − 1, nothing in flight) carries a fake
+        // segment and changes none of its state: not the window it judges the peer by.
+        if !syn
+            && self.our_isn.is_some()
+            && rec.len <= 1
+            && rec.seq == self.snd_nxt.wrapping_sub(1)
+            && self.snd_una == self.snd_nxt
+            && !rec.flags.contains(TcpFlags::FIN)
+        {
+            return;
+        }
+        // Any other segment sets smoltcp's window anew.
+        self.window_from_syn = syn;
         if syn {
             self.our_isn = Some(rec.seq);
             self.snd_una = rec.seq;
@@ -238,6 +266,8 @@ pub enum Why {
     TimeWaitReuse,
     /// A SYN with a new ISN in SYN-RECEIVED: the peer started over.
     SynRestart,
+    /// Data past the window our SYN-ACK offered: cut (a smoltcp 0.14 workaround).
+    PastSynAckWindow,
     /// The challenge-ACK budget of this second is spent: dropped without an answer.
     ChallengeLimit,
 }
@@ -266,6 +296,9 @@ impl Why {
                 "SYN with a new ISN in SYN-RECEIVED: the half-open connection starts over"
             }
             Why::ChallengeLimit => "challenge-ACK limit reached: dropped (RFC 5961 §7)",
+            Why::PastSynAckWindow => {
+                "data past the window our SYN-ACK offered: cut at its edge (smoltcp would take it past its buffer)"
+            }
         }
     }
 }
@@ -276,6 +309,8 @@ pub enum Verdict {
     Pass,
     /// Hand it over with its ACK field set to this value.
     FixAck(u32, Why),
+    /// Hand over only the first this-many payload bytes, without a FIN.
+    Trim(u32, Why),
     /// Turn it into a segment smoltcp answers with an ACK, and hand that over.
     Challenge(Why),
     /// Send our SYN-ACK again; drop the segment.
@@ -365,6 +400,27 @@ pub fn decide(state: TcpState, view: &View, seg: &Segment) -> Verdict {
     }
 }
 
+/// How many payload bytes of `seg` smoltcp may see, if it must not see them all: the
+/// segment goes past the window our SYN-ACK offered while smoltcp still judges by that
+/// SYN-ACK (the module doc). RFC 9293 §3.10.7.4: only the part inside the window is
+/// processed; its FIN, beyond the edge, is not. None: hand it over whole.
+pub fn syn_ack_overrun(view: &View, seg: &Segment) -> Option<u32> {
+    // Without scaling smoltcp's edge is the true one.
+    if !view.window_from_syn || view.our_shift == 0 || seg.flags.contains(TcpFlags::RST) {
+        return None;
+    }
+    let edge = view.last_ack_sent.wrapping_add(view.rcv_wnd);
+    let end = seg
+        .seq
+        .wrapping_add(seg.len)
+        .wrapping_add(u32::from(seg.flags.contains(TcpFlags::FIN)));
+    if seq_le(end, edge) {
+        return None;
+    }
+    let room = edge.wrapping_sub(seg.seq) as i32;
+    Some((room.max(0) as u32).min(seg.len))
+}
+
 /// RFC 9293 §3.10.7.4's acceptability test: does the segment fall in the window?
 pub fn acceptable(view: &View, seg: &Segment) -> bool {
     if seg.len == 0 {
@@ -418,11 +474,12 @@ fn synchronized(view: &View, seg: &Segment) -> Verdict {
 }
 
 /// Rewrites the TCP segment of `frame` (Ethernet, IPv4 or IPv6) in place; `change` edits
-/// the header; the payload is cut when `cut_payload`. Lengths and checksums are made
-/// right. Returns the frame's new length (None if it is not a TCP frame it can edit).
+/// the header; the payload is cut to its first `keep` bytes when `keep` is given.
+/// Lengths and checksums are made right. Returns the frame's new length (None if it is
+/// not a TCP frame it can edit).
 pub fn rewrite(
     frame: &mut [u8],
-    cut_payload: bool,
+    keep: Option<usize>,
     change: impl FnOnce(&mut TcpPacket<&mut [u8]>),
 ) -> Option<usize> {
     let span = crate::device::frame::tcp_span(frame)?;
@@ -431,11 +488,7 @@ pub fn rewrite(
     let header_len = TcpPacket::new_checked(&frame[span.range.clone()])
         .ok()?
         .header_len() as usize;
-    let tcp_len = if cut_payload {
-        header_len
-    } else {
-        span.range.len()
-    };
+    let tcp_len = keep.map_or(span.range.len(), |k| (header_len + k).min(span.range.len()));
     let eth = EthernetFrame::new_checked(&mut frame[..]).ok()?;
     match eth.ethertype() {
         EthernetProtocol::Ipv4 => {
@@ -461,7 +514,7 @@ pub fn rewrite(
 /// RCV.NXT (one below is smoltcp's keep-alive case; both draw the same ACK).
 pub fn into_challenge(frame: &mut [u8], view: &View) -> Option<usize> {
     let (seq, ack) = (view.rcv_nxt.wrapping_sub(2), view.snd_nxt);
-    rewrite(frame, true, |tcp| {
+    rewrite(frame, Some(0), |tcp| {
         tcp.set_syn(false);
         tcp.set_rst(false);
         tcp.set_fin(false);
@@ -636,5 +689,78 @@ mod tests {
         assert_eq!(tcp.seq_number().0 as u32, 998);
         assert_eq!(tcp.ack_number().0 as u32, 7000);
         assert!(tcp.verify_checksum(&ip.src_addr().into(), &ip.dst_addr().into()));
+    }
+
+    fn record(
+        flags: TcpFlags,
+        seq: u32,
+        ack: u32,
+        window: u16,
+    ) -> super::super::frame_io::TxRecord {
+        let ep =
+            smoltcp::wire::IpEndpoint::new(smoltcp::wire::Ipv4Address::new(10, 0, 0, 1).into(), 80);
+        super::super::frame_io::TxRecord {
+            local: ep,
+            remote: ep,
+            flags,
+            seq,
+            ack,
+            window,
+            len: 0,
+            wscale: flags.contains(TcpFlags::SYN).then_some(1),
+            syn_frame: None,
+        }
+    }
+
+    #[test]
+    fn data_past_the_syn_acks_window_is_cut_until_we_send_again() {
+        let mut syn = seg(TcpFlags::SYN, 1000, 0, 0);
+        syn.wscale = Some(7);
+        let mut v = View::from_syn(&syn);
+        let data = |seq: u32, len: u32, fin: bool| {
+            let f = if fin {
+                TcpFlags::ACK | TcpFlags::FIN
+            } else {
+                TcpFlags::ACK
+            };
+            seg(f, seq, 5001, len)
+        };
+        let edge = 1001 + 65535;
+        // Before our SYN-ACK nothing is cut.
+        assert_eq!(syn_ack_overrun(&v, &data(edge, 6, false)), None);
+        v.sent(&record(TcpFlags::SYN | TcpFlags::ACK, 5000, 1001, 65535));
+        // Inside the window: whole, FIN included.
+        assert_eq!(syn_ack_overrun(&v, &data(edge - 10, 10, false)), None);
+        assert_eq!(syn_ack_overrun(&v, &data(edge - 10, 9, true)), None);
+        // Entirely past it: nothing of it; straddling: the part inside, no FIN.
+        assert_eq!(syn_ack_overrun(&v, &data(edge, 6, false)), Some(0));
+        assert_eq!(syn_ack_overrun(&v, &data(edge - 4, 10, true)), Some(4));
+        assert_eq!(syn_ack_overrun(&v, &data(edge - 4, 4, true)), Some(4));
+        // An RST passes as it is.
+        assert_eq!(
+            syn_ack_overrun(&v, &seg(TcpFlags::RST, edge + 9, 0, 0)),
+            None
+        );
+        // Our RST and a keep-alive (at our ISN, after the handshake's ACK) leave smoltcp's
+        // window as it was.
+        v.received(&seg(TcpFlags::ACK, 1001, 5001, 0));
+        v.sent(&record(TcpFlags::RST, 7, 0, 0));
+        v.sent(&record(TcpFlags::ACK, 5000, 1001, 32768));
+        assert_eq!(syn_ack_overrun(&v, &data(edge, 6, false)), Some(0));
+        // Our next real segment makes smoltcp's own edge right again.
+        v.sent(&record(TcpFlags::ACK, 5001, 1001, 32768));
+        assert_eq!(syn_ack_overrun(&v, &data(edge, 6, false)), None);
+    }
+
+    #[test]
+    fn without_scaling_nothing_is_cut() {
+        let mut v = View::from_syn(&seg(TcpFlags::SYN, 1000, 0, 0));
+        let mut rec = record(TcpFlags::SYN | TcpFlags::ACK, 5000, 1001, 16384);
+        rec.wscale = None;
+        v.sent(&rec);
+        assert_eq!(
+            syn_ack_overrun(&v, &seg(TcpFlags::ACK, 1001 + 16384, 5001, 6)),
+            None
+        );
     }
 }

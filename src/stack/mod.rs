@@ -46,6 +46,9 @@ pub mod guard;
 pub mod table;
 mod timers;
 
+#[cfg(test)]
+mod tests;
+
 use crate::knobs::{FinMode, TcpKnobs};
 use crate::ratelog::RateLog;
 use crate::tcp::{TcpFlags, TcpState};
@@ -164,6 +167,8 @@ enum Edit {
     None,
     Ack(u32),
     Challenge,
+    /// Payload cut to this many bytes, FIN off.
+    Trim(u32),
 }
 
 pub struct Stack {
@@ -426,6 +431,11 @@ impl Stack {
             } else {
                 Verdict::Pass
             };
+            // Not a rule of the guard but a crash workaround: it holds under --no-guard.
+            let verdict = match (verdict, guard::syn_ack_overrun(&c.view, &seg)) {
+                (Verdict::Pass, Some(keep)) => Verdict::Trim(keep, Why::PastSynAckWindow),
+                (v, _) => v,
+            };
             // The guard acts only on segments whose checksum holds; smoltcp drops the rest.
             if verdict != Verdict::Pass && !tcp.verify_checksum(&span.src, &span.dst) {
                 return Route::Smoltcp(Target::Conn(id, seg), Edit::None);
@@ -433,7 +443,8 @@ impl Stack {
             let completing = c.state == TcpState::SynReceived
                 && seg.flags.contains(TcpFlags::ACK)
                 && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::RST);
-            if verdict == Verdict::Pass && completing && !self.limits.may_complete(&self.table) {
+            let passes = matches!(verdict, Verdict::Pass | Verdict::Trim(..));
+            if passes && completing && !self.limits.may_complete(&self.table) {
                 self.log.note(
                     now,
                     log::Level::Warn,
@@ -453,6 +464,13 @@ impl Stack {
                 Verdict::FixAck(ack, why) => {
                     self.act(now, local, remote, why);
                     Route::Smoltcp(Target::Conn(id, seg), Edit::Ack(ack))
+                }
+                Verdict::Trim(keep, why) => {
+                    self.act(now, local, remote, why);
+                    let mut seg = seg;
+                    seg.len = keep;
+                    seg.flags.remove(TcpFlags::FIN);
+                    Route::Smoltcp(Target::Conn(id, seg), Edit::Trim(keep))
                 }
                 Verdict::Challenge(why) => {
                     self.act(now, local, remote, why);
@@ -567,9 +585,16 @@ impl Stack {
                 scratch.clear();
                 scratch.extend_from_slice(frame);
                 let ack = *ack;
-                let n = guard::rewrite(&mut scratch, false, |tcp| {
+                let n = guard::rewrite(&mut scratch, None, |tcp| {
                     tcp.set_ack_number(smoltcp::wire::TcpSeqNumber(ack as i32))
                 });
+                &scratch[..n.unwrap_or(frame.len())]
+            }
+            (Edit::Trim(keep), Target::Conn(..)) => {
+                scratch.clear();
+                scratch.extend_from_slice(frame);
+                let n =
+                    guard::rewrite(&mut scratch, Some(*keep as usize), |tcp| tcp.set_fin(false));
                 &scratch[..n.unwrap_or(frame.len())]
             }
             (Edit::Challenge, Target::Conn(id, _)) => {
@@ -604,8 +629,8 @@ impl Stack {
                 let delivered = s.recv_queue().wrapping_sub(before) as u32;
                 let c = self.table.get_mut(id).expect("live");
                 c.socket = Some(s);
-                let took =
-                    matches!(edit, Edit::None | Edit::Ack(_)) && guard::acceptable(&c.view, &seg);
+                let took = matches!(edit, Edit::None | Edit::Ack(_) | Edit::Trim(_))
+                    && guard::acceptable(&c.view, &seg);
                 c.view.rcv_nxt = c.view.rcv_nxt.wrapping_add(delivered);
                 if took {
                     c.view.received(&seg);
