@@ -29,8 +29,8 @@ use smoltcp::wire::{
     EthernetAddress, EthernetFrame, EthernetProtocol, HardwareAddress, IpAddress, IpCidr,
     IpEndpoint, IpProtocol, Ipv4Address, Ipv4Packet, Ipv6Address, Ipv6Packet, TcpPacket,
 };
+use std::cell::Cell;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The client's MAC address.
 pub const CLIENT_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x02]);
@@ -76,13 +76,16 @@ const MAX_RETRIES: u8 = 3;
 /// never cut: the server retransmits at least every 60 s (smoltcp's largest RTO).
 const SOCKET_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// The time the client's TCP timestamps carry, in ms. smoltcp takes the generator as a
-/// plain `fn() -> u32`, so [`Client::step`] stores the (virtual) time here before each
-/// poll, exactly as `crate::stack` does for the server.
-static CLIENT_TSVAL_MS: AtomicU32 = AtomicU32::new(0);
+thread_local! {
+    /// The time the client's TCP timestamps carry, in ms. smoltcp takes the generator as a
+    /// plain `fn() -> u32`, so [`Client::step`] stores the (virtual) time here before each
+    /// poll, exactly as `crate::stack` does for the server: per thread, so that runs on
+    /// different threads (`taplab lab sweep`) keep their own clocks.
+    static CLIENT_TSVAL_MS: Cell<u32> = const { Cell::new(0) };
+}
 
 fn client_tsval() -> u32 {
-    CLIENT_TSVAL_MS.load(Ordering::Relaxed)
+    CLIENT_TSVAL_MS.get()
 }
 
 /// What the client fetches.
@@ -542,7 +545,7 @@ impl Client {
     /// One round: take in at most the frames the device offers (the lab gives one),
     /// let the application act, send what is due. Returns true if anything happened.
     pub fn step(&mut self, now: Instant, device: &mut ClientDevice) -> bool {
-        CLIENT_TSVAL_MS.store(now.total_millis() as u32, Ordering::Relaxed);
+        CLIENT_TSVAL_MS.set(now.total_millis() as u32);
         self.iface.poll_maintenance(now);
         let mut progressed = false;
         loop {
@@ -605,6 +608,15 @@ impl Client {
                 .conns
                 .iter()
                 .all(|c| self.sockets.get::<tcp::Socket>(c.handle).state() == tcp::State::Closed)
+    }
+
+    /// When the last fetch ended (answered, or given up), if it has: the page load's
+    /// completion time, before any connection closes.
+    pub fn done_at(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Done(at) => Some(at),
+            Phase::Loading => None,
+        }
     }
 
     pub fn results(&self) -> &[FetchResult] {
