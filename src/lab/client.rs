@@ -31,6 +31,7 @@ use smoltcp::wire::{
 };
 use std::cell::Cell;
 use std::path::PathBuf;
+use std::rc::Rc;
 
 /// The client's MAC address.
 pub const CLIENT_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x02]);
@@ -398,6 +399,10 @@ impl Reader {
                         },
                     };
                     self.head = Some(head);
+                    // Room for the whole body at once, not grown (and copied) piecewise.
+                    if let Some(n) = self.remaining {
+                        self.body.reserve(n.min(MAX_BODY));
+                    }
                     let consumed = self.feed_body(&body_part);
                     return take - body_part.len() + consumed;
                 }
@@ -484,7 +489,7 @@ pub struct Client {
     states: Vec<StateChange>,
     phase: Phase,
     /// Files read from www/, by path (few and small but for the audio).
-    files: Vec<(String, Option<Vec<u8>>)>,
+    files: Vec<(String, Option<Rc<[u8]>>)>,
 }
 
 impl Client {
@@ -1083,7 +1088,7 @@ impl Client {
 
     /// The file for a request path, from www/ (None if there is none). Only plain
     /// relative names are looked up; anything odd counts as missing.
-    fn file(&mut self, path: &str) -> Option<Vec<u8>> {
+    fn file(&mut self, path: &str) -> Option<Rc<[u8]>> {
         if let Some((_, f)) = self.files.iter().find(|(p, _)| p == path) {
             return f.clone();
         }
@@ -1097,7 +1102,7 @@ impl Client {
         let safe = !rel.split('/').any(|s| s.is_empty() || s.starts_with('.'))
             && !rel.contains(['\\', '%', '\0']);
         let data = if safe {
-            std::fs::read(self.config.www.join(&rel)).ok()
+            std::fs::read(self.config.www.join(&rel)).ok().map(Rc::from)
         } else {
             None
         };
@@ -1109,7 +1114,7 @@ impl Client {
     fn verify(&mut self, fetch: &Fetch, head: &Head, body: &[u8]) -> (bool, String) {
         let file = self.file(&fetch.path);
         match (head.status, file) {
-            (200, Some(f)) if body == f.as_slice() => (true, "body equals the file".into()),
+            (200, Some(f)) if body == &f[..] => (true, "body equals the file".into()),
             (200, Some(f)) => (
                 false,
                 format!(
