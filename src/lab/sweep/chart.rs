@@ -421,11 +421,13 @@ pub fn svg(plan: &Plan, summaries: &[Summary]) -> String {
     axes(&mut out, plan, &xpos, &y);
     if let Some(limit) = limit {
         let yy = BOTTOM - y.frac(limit) * (BOTTOM - TOP);
+        // Below the line when it runs along the top, where the subtitle is.
+        let label_y = if yy - TOP < 16.0 { yy + 14.0 } else { yy - 4.0 };
         let _ = write!(
             out,
             r##"<line x1="{LEFT}" y1="{yy:.1}" x2="{RIGHT}" y2="{yy:.1}" stroke="#000" stroke-dasharray="1 3"/><text x="{:.1}" y="{:.1}" text-anchor="end" class="note">time limit: runs not finished ({} s)</text>"##,
             RIGHT - 4.0,
-            yy - 4.0,
+            label_y,
             num(limit)
         );
     }

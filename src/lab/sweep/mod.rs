@@ -115,7 +115,7 @@ pub struct RunResult {
     /// Virtual seconds from the start of the run until the client's last fetch ended;
     /// None: it never did (the run hit its time limit first).
     pub completion: Option<f64>,
-    /// The client fetched something and every body arrived byte-equal.
+    /// The client's every fetch ended, and every body arrived byte-equal.
     pub intact: bool,
     /// The scenario's check passed (as `taplab lab` would print PASS).
     pub pass: bool,
@@ -375,7 +375,10 @@ fn run_one(scenario: &Scenario, cell_args: &[OsString], seed: u64) -> Result<Run
         completion: outcome
             .done
             .map(|d| (d - outcome.started).total_micros() as f64 / 1e6),
-        intact: !outcome.results.is_empty() && outcome.results.iter().all(|r| r.ok),
+        // Every fetch ended (none still waiting at the time limit) and every body is right.
+        intact: outcome.done.is_some()
+            && !outcome.results.is_empty()
+            && outcome.results.iter().all(|r| r.ok),
         pass: judgement.pass,
         retransmissions: frames
             .iter()
