@@ -38,7 +38,8 @@ use world::{End, Outcome, RunConfig};
 /// The flags of `taplab lab`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct LabArgs {
-    /// The scenario to run (`taplab lab --list` names them)
+    /// The scenario to run (`taplab lab --list` names them; `taplab lab sweep --help`: run
+    /// one for many seeds and flag values)
     #[arg(value_name = "SCENARIO")]
     pub scenario: Option<String>,
     /// List the scenarios, one line each
