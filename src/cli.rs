@@ -27,7 +27,8 @@ pub enum Command {
     /// Serve www/ over HTTP from smoltcp on a tap device (default http://192.168.69.1/)
     Serve(ServeArgs),
     /// Run a deterministic experiment in one process: the serve stack and a browser-like
-    /// client over a virtual wire (`taplab lab --list` names them)
+    /// client over a virtual wire (`taplab lab --list` names them; `taplab lab sweep
+    /// --help`: one scenario over many seeds and flag values)
     #[command(args_override_self = true)]
     Lab(Box<crate::lab::LabArgs>),
     /// List a capture (pcap/pcapng) as Wireshark does, plus each TCP stream's inferred states
@@ -192,16 +193,18 @@ impl ServeArgs {
 
 /// Parses the command line, runs it, and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // `taplab lab sweep` has flags of its own besides the lab's: it reads its command
+    // line itself.
+    let cli = (!crate::lab::sweep::invoked(&argv)).then(Cli::parse);
     // A script's report is its output; the per-connection info lines (with wall-clock
     // stamps) would only interleave with it, so scripts log warnings only by default.
     // The lab likewise, and its output must not depend on the wall clock at all: its log
     // lines carry no time.
-    let lab = matches!(cli.command, Command::Lab(_));
-    let default_log = match cli.command {
-        Command::Lab(_) => "taplab=warn",
-        _ => "taplab=info",
-    };
+    let lab = cli
+        .as_ref()
+        .is_none_or(|c| matches!(c.command, Command::Lab(_)));
+    let default_log = if lab { "taplab=warn" } else { "taplab=info" };
     let mut logger =
         env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_log));
     if lab {
@@ -210,11 +213,12 @@ pub fn main() -> i32 {
         logger.format_timestamp_millis();
     }
     logger.init();
-    let result = match cli.command {
-        Command::Serve(args) => args.into_options().and_then(serve::run).map(|()| 0),
-        Command::Trace(args) => crate::trace::run(&args.into_options()).map(|()| 0),
+    let result = match cli.map(|c| c.command) {
+        None => crate::lab::sweep::main(argv),
+        Some(Command::Serve(args)) => args.into_options().and_then(serve::run).map(|()| 0),
+        Some(Command::Trace(args)) => crate::trace::run(&args.into_options()).map(|()| 0),
         // The lab re-reads its own arguments: a scenario's preset goes in front of them.
-        Command::Lab(_) => crate::lab::main(std::env::args_os().collect()),
+        Some(Command::Lab(_)) => crate::lab::main(argv),
     };
     match result {
         Ok(code) => code,

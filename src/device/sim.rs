@@ -2,12 +2,27 @@
 //! Ethernet link with latency, an optional bandwidth, and seeded faults.
 //!
 //! Frames enter when one end's stack transmits ([`SimEnd`]'s `TxToken`); the wire decides
-//! their fate right then — dropped (`--loss`, `--drop SIDE:N`, a full queue), delayed
-//! (serialization at the bandwidth, latency, `--delay`, `--jitter`, `--reorder`),
+//! their fate right then — dropped (`--loss`, `--drop SIDE:N`, a full bottleneck queue),
+//! delayed (serialization at the bandwidth, latency, `--delay`, `--jitter`, `--reorder`),
 //! duplicated or corrupted — and queues them per direction by arrival time. Frames leave
 //! when the other end's stack asks for one ([`SimEnd`]'s `receive`) and the frame's arrival
 //! time has come. Nothing here reads a clock or sleeps: the caller passes the time in and
 //! asks [`Wire::next_delivery`] when the next frame is due, so a run takes CPU time only.
+//!
+//! One direction, in the order a frame meets it:
+//!
+//! ```text
+//! sender ─▶ bottleneck queue ─▶ serialization ─▶ on the wire: ─▶ latency + delay ─▶ receiver
+//!           (--queue: drop-tail,  at --bandwidth   --drop, --loss,  + jitter, + the
+//!            frames waiting for                    --corrupt,       --reorder hold
+//!            the link)                             --duplicate
+//! ```
+//!
+//! The bottleneck sits at the sending end of each direction, before the latency: a frame
+//! that finds the link busy waits its turn, and one that finds `--queue` frames already
+//! waiting is dropped (drop-tail) without taking the link. The lab's capture point is the
+//! server's end of the wire, so a server frame dropped at the queue is in the listing
+//! (sent, as tcpdump on the sending host shows it) and then missing at the client.
 //!
 //! Every random decision comes from [`SplitMix64`] streams derived from one seed, one
 //! stream per kind of fault, so the same seed and the same traffic give the same faults on
@@ -16,7 +31,7 @@
 use smoltcp::phy::{Device, DeviceCapabilities, Medium, RxToken, TxToken};
 use smoltcp::time::{Duration, Instant};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::rc::Rc;
 
@@ -129,8 +144,11 @@ pub struct WireConfig {
     /// Fraction of frames with one byte flipped after the Ethernet header (a checksum fails).
     pub corrupt: f64,
     pub seed: u64,
-    /// Most frames in flight per direction; beyond it frames are dropped (a full queue).
-    pub queue_limit: usize,
+    /// Frames that may wait for the link at the bandwidth bottleneck, per direction
+    /// (drop-tail beyond); None: no limit. Needs `bandwidth`.
+    pub queue: Option<usize>,
+    /// Most frames in flight per direction, a bound on memory; beyond it frames are dropped.
+    pub max_in_flight: usize,
 }
 
 /// Ethernet header length: corruption starts after it, so the frame still reaches the
@@ -150,7 +168,8 @@ impl Default for WireConfig {
             duplicate: 0.0,
             corrupt: 0.0,
             seed: 1,
-            queue_limit: 10_000,
+            queue: None,
+            max_in_flight: 10_000,
         }
     }
 }
@@ -185,6 +204,13 @@ impl WireConfig {
         if self.drops.iter().any(|&(_, n)| n == 0) {
             return Err("--drop counts frames from 1: e.g. --drop server:5".into());
         }
+        if let Some(q) = self.queue
+            && self.bandwidth.is_none()
+        {
+            return Err(format!(
+                "--queue {q} needs --bandwidth: without a bottleneck no frame ever waits, e.g. --bandwidth 10mbit --queue {q}"
+            ));
+        }
         Ok(())
     }
 }
@@ -199,6 +225,9 @@ impl fmt::Display for WireConfig {
         match self.bandwidth {
             Some(b) => write!(f, ", bandwidth {b} bit/s")?,
             None => write!(f, ", no bandwidth limit")?,
+        }
+        if let Some(q) = self.queue {
+            write!(f, ", queue {q} frames (drop-tail)")?;
         }
         if self.delay > Duration::ZERO {
             write!(
@@ -238,8 +267,10 @@ pub enum FaultKind {
     Lost,
     /// `--drop SIDE:N`.
     Dropped,
-    /// More than `queue_limit` frames were in flight.
+    /// `--queue`: the bottleneck queue was full (drop-tail).
     QueueFull,
+    /// More than `max_in_flight` frames were in flight.
+    InFlightLimit,
     Reordered,
     Duplicated,
     /// One byte flipped at this offset in the frame.
@@ -251,7 +282,8 @@ impl fmt::Display for FaultKind {
         match self {
             FaultKind::Lost => f.write_str("lost (--loss)"),
             FaultKind::Dropped => f.write_str("dropped (--drop)"),
-            FaultKind::QueueFull => f.write_str("dropped: queue full"),
+            FaultKind::QueueFull => f.write_str("dropped: bottleneck queue full (--queue)"),
+            FaultKind::InFlightLimit => f.write_str("dropped: too many frames in flight"),
             FaultKind::Reordered => f.write_str("held back (--reorder)"),
             FaultKind::Duplicated => f.write_str("duplicated (--duplicate)"),
             FaultKind::Corrupted(at) => write!(f, "corrupted at byte {at} (--corrupt)"),
@@ -286,6 +318,11 @@ struct Direction {
     queue: BTreeMap<(Instant, u64), InFlight>,
     /// When the sender's side of the link is free to serialize the next frame.
     free_at: Option<Instant>,
+    /// When each frame waiting at the bottleneck starts its serialization, oldest first
+    /// (kept only with a `--queue`).
+    waiting: VecDeque<Instant>,
+    /// The most frames that waited at once.
+    peak_waiting: usize,
     /// Frames sent into this direction so far.
     sent: u64,
     /// Frames delivered out of it so far.
@@ -410,6 +447,11 @@ impl Wire {
         self.0.borrow().dirs.iter().map(|d| d.queue.len()).sum()
     }
 
+    /// The most frames that waited at once at `side`'s end of the bottleneck.
+    pub fn peak_queue(&self, side: Side) -> usize {
+        self.0.borrow().dirs[side.index()].peak_waiting
+    }
+
     /// The faults applied so far (the first [`MAX_FAULT_RECORDS`]) and their total count.
     pub fn faults(&self) -> (Vec<Fault>, u64) {
         let s = self.0.borrow();
@@ -457,9 +499,25 @@ impl WireState {
             None
         };
 
+        // The bottleneck queue: frames whose serialization has started no longer wait.
+        let start = self.dirs[dir].free_at.map_or(now, |f| f.max(now));
+        if let Some(limit) = c.queue {
+            let d = &mut self.dirs[dir];
+            while d.waiting.front().is_some_and(|&t| t <= now) {
+                d.waiting.pop_front();
+            }
+            if start > now {
+                if d.waiting.len() >= limit {
+                    self.record(now, side, n, FaultKind::QueueFull);
+                    return;
+                }
+                d.waiting.push_back(start);
+                d.peak_waiting = d.peak_waiting.max(d.waiting.len());
+            }
+        }
+        let c = &self.config;
         // Serialization takes the link whether or not the frame survives: a frame lost
         // on the way was still sent.
-        let start = self.dirs[dir].free_at.map_or(now, |f| f.max(now));
         let done = match c.bandwidth {
             Some(bps) => {
                 let bits = frame.len() as u64 * 8;
@@ -477,8 +535,8 @@ impl WireState {
             self.record(now, side, n, FaultKind::Lost);
             return;
         }
-        if self.dirs[dir].queue.len() >= c.queue_limit {
-            self.record(now, side, n, FaultKind::QueueFull);
+        if self.dirs[dir].queue.len() >= c.max_in_flight {
+            self.record(now, side, n, FaultKind::InFlightLimit);
             return;
         }
         let mut arrive = done + c.latency + c.delay + jitter;
@@ -863,9 +921,9 @@ mod tests {
     }
 
     #[test]
-    fn a_full_queue_drops() {
+    fn too_many_in_flight_drops() {
         let w = wire(WireConfig {
-            queue_limit: 2,
+            max_in_flight: 2,
             ..WireConfig::default()
         });
         for i in 0..4 {
@@ -873,6 +931,114 @@ mod tests {
         }
         assert_eq!(w.in_flight(), 2);
         assert_eq!(w.faults().1, 2);
+    }
+
+    #[test]
+    fn the_bottleneck_queue_drops_the_tail() {
+        // 60 bytes at 480 kbit/s: 1 ms on the link each. Two may wait behind the one
+        // being sent; of five sent at once, the last two find the queue full.
+        let w = wire(WireConfig {
+            bandwidth: Some(480_000),
+            queue: Some(2),
+            ..WireConfig::default()
+        });
+        for i in 0..5 {
+            w.send(Side::Server, T0, frame(i));
+        }
+        assert_eq!(w.peak_queue(Side::Server), 2);
+        assert_eq!(w.peak_queue(Side::Client), 0);
+        let (faults, count) = w.faults();
+        assert_eq!(count, 2);
+        assert!(
+            faults
+                .iter()
+                .all(|f| f.kind == FaultKind::QueueFull && f.side == Side::Server),
+            "{faults:?}"
+        );
+        assert_eq!(
+            faults.iter().map(|f| f.n).collect::<Vec<_>>(),
+            vec![4, 5],
+            "the tail is dropped"
+        );
+        // A dropped frame takes no link time: the survivors leave back to back, and
+        // arrive 2 ms (latency) after their serialization ends.
+        let mut got = Vec::new();
+        while let Some(t) = w.next_delivery() {
+            while let Some(f) = w.receive(Side::Client, t) {
+                got.push(((t - T0).total_millis(), f[20]));
+            }
+        }
+        assert_eq!(got, vec![(3, 0), (4, 1), (5, 2)]);
+    }
+
+    #[test]
+    fn the_queue_drains_as_the_link_sends() {
+        let w = wire(WireConfig {
+            bandwidth: Some(480_000),
+            queue: Some(1),
+            ..WireConfig::default()
+        });
+        for i in 0..3 {
+            w.send(Side::Client, T0, frame(i));
+        }
+        assert_eq!(w.faults().1, 1, "frame 3 finds frame 2 waiting");
+        // At 1 ms frame 2 starts on the link: the queue is empty again.
+        w.send(Side::Client, T0 + Duration::from_millis(1), frame(3));
+        assert_eq!(w.faults().1, 1);
+        w.send(Side::Client, T0 + Duration::from_millis(1), frame(4));
+        assert_eq!(w.faults().1, 2);
+        // With a free link nothing waits, even with no room at all.
+        let w = wire(WireConfig {
+            bandwidth: Some(480_000),
+            queue: Some(0),
+            ..WireConfig::default()
+        });
+        w.send(Side::Client, T0, frame(0));
+        w.send(Side::Client, T0, frame(1));
+        w.send(Side::Client, T0 + Duration::from_millis(1), frame(2));
+        let got: Vec<u8> = std::iter::from_fn(|| {
+            let t = w.next_delivery()?;
+            w.receive(Side::Server, t).map(|f| f[20])
+        })
+        .collect();
+        assert_eq!(got, vec![0, 2]);
+    }
+
+    #[test]
+    fn queue_drops_do_not_change_the_other_faults() {
+        // The loss stream is drawn for every frame, so which frames --loss takes does not
+        // depend on whether the queue dropped others first.
+        let lossy = WireConfig {
+            loss: 0.3,
+            bandwidth: Some(480_000),
+            ..WireConfig::default()
+        };
+        let lost = |c: WireConfig| -> Vec<u64> {
+            let w = wire(c);
+            for i in 0..40 {
+                w.send(
+                    Side::Client,
+                    T0 + Duration::from_micros(500 * i as u64),
+                    frame(i),
+                );
+            }
+            w.faults()
+                .0
+                .iter()
+                .filter(|f| f.kind == FaultKind::Lost)
+                .map(|f| f.n)
+                .collect()
+        };
+        let all = lost(lossy.clone());
+        let queued = lost(WireConfig {
+            queue: Some(3),
+            ..lossy
+        });
+        assert!(!queued.is_empty());
+        assert!(
+            queued.iter().all(|n| all.contains(n)),
+            "{queued:?} ⊄ {all:?}"
+        );
     }
 
     #[test]
@@ -892,6 +1058,10 @@ mod tests {
             },
             WireConfig {
                 drops: vec![(Side::Client, 0)],
+                ..WireConfig::default()
+            },
+            WireConfig {
+                queue: Some(10),
                 ..WireConfig::default()
             },
         ] {

@@ -29,8 +29,9 @@ use smoltcp::wire::{
     EthernetAddress, EthernetFrame, EthernetProtocol, HardwareAddress, IpAddress, IpCidr,
     IpEndpoint, IpProtocol, Ipv4Address, Ipv4Packet, Ipv6Address, Ipv6Packet, TcpPacket,
 };
+use std::cell::Cell;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::rc::Rc;
 
 /// The client's MAC address.
 pub const CLIENT_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x02]);
@@ -76,13 +77,16 @@ const MAX_RETRIES: u8 = 3;
 /// never cut: the server retransmits at least every 60 s (smoltcp's largest RTO).
 const SOCKET_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// The time the client's TCP timestamps carry, in ms. smoltcp takes the generator as a
-/// plain `fn() -> u32`, so [`Client::step`] stores the (virtual) time here before each
-/// poll, exactly as `crate::stack` does for the server.
-static CLIENT_TSVAL_MS: AtomicU32 = AtomicU32::new(0);
+thread_local! {
+    /// The time the client's TCP timestamps carry, in ms. smoltcp takes the generator as a
+    /// plain `fn() -> u32`, so [`Client::step`] stores the (virtual) time here before each
+    /// poll, exactly as `crate::stack` does for the server: per thread, so that runs on
+    /// different threads (`taplab lab sweep`) keep their own clocks.
+    static CLIENT_TSVAL_MS: Cell<u32> = const { Cell::new(0) };
+}
 
 fn client_tsval() -> u32 {
-    CLIENT_TSVAL_MS.load(Ordering::Relaxed)
+    CLIENT_TSVAL_MS.get()
 }
 
 /// What the client fetches.
@@ -395,6 +399,10 @@ impl Reader {
                         },
                     };
                     self.head = Some(head);
+                    // Room for the whole body at once, not grown (and copied) piecewise.
+                    if let Some(n) = self.remaining {
+                        self.body.reserve(n.min(MAX_BODY));
+                    }
                     let consumed = self.feed_body(&body_part);
                     return take - body_part.len() + consumed;
                 }
@@ -481,7 +489,7 @@ pub struct Client {
     states: Vec<StateChange>,
     phase: Phase,
     /// Files read from www/, by path (few and small but for the audio).
-    files: Vec<(String, Option<Vec<u8>>)>,
+    files: Vec<(String, Option<Rc<[u8]>>)>,
 }
 
 impl Client {
@@ -542,7 +550,7 @@ impl Client {
     /// One round: take in at most the frames the device offers (the lab gives one),
     /// let the application act, send what is due. Returns true if anything happened.
     pub fn step(&mut self, now: Instant, device: &mut ClientDevice) -> bool {
-        CLIENT_TSVAL_MS.store(now.total_millis() as u32, Ordering::Relaxed);
+        CLIENT_TSVAL_MS.set(now.total_millis() as u32);
         self.iface.poll_maintenance(now);
         let mut progressed = false;
         loop {
@@ -605,6 +613,15 @@ impl Client {
                 .conns
                 .iter()
                 .all(|c| self.sockets.get::<tcp::Socket>(c.handle).state() == tcp::State::Closed)
+    }
+
+    /// When the last fetch ended (answered, or given up), if it has: the page load's
+    /// completion time, before any connection closes.
+    pub fn done_at(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Done(at) => Some(at),
+            Phase::Loading => None,
+        }
     }
 
     pub fn results(&self) -> &[FetchResult] {
@@ -1071,7 +1088,7 @@ impl Client {
 
     /// The file for a request path, from www/ (None if there is none). Only plain
     /// relative names are looked up; anything odd counts as missing.
-    fn file(&mut self, path: &str) -> Option<Vec<u8>> {
+    fn file(&mut self, path: &str) -> Option<Rc<[u8]>> {
         if let Some((_, f)) = self.files.iter().find(|(p, _)| p == path) {
             return f.clone();
         }
@@ -1085,7 +1102,7 @@ impl Client {
         let safe = !rel.split('/').any(|s| s.is_empty() || s.starts_with('.'))
             && !rel.contains(['\\', '%', '\0']);
         let data = if safe {
-            std::fs::read(self.config.www.join(&rel)).ok()
+            std::fs::read(self.config.www.join(&rel)).ok().map(Rc::from)
         } else {
             None
         };
@@ -1097,7 +1114,7 @@ impl Client {
     fn verify(&mut self, fetch: &Fetch, head: &Head, body: &[u8]) -> (bool, String) {
         let file = self.file(&fetch.path);
         match (head.status, file) {
-            (200, Some(f)) if body == f.as_slice() => (true, "body equals the file".into()),
+            (200, Some(f)) if body == &f[..] => (true, "body equals the file".into()),
             (200, Some(f)) => (
                 false,
                 format!(

@@ -15,8 +15,10 @@
 //! same bytes, on every run and every machine.
 
 pub mod client;
+pub mod congestion;
 pub mod frames;
 pub mod scenarios;
+pub mod sweep;
 pub mod world;
 
 use crate::device::sim::{Side, WireConfig, derive_seed};
@@ -36,7 +38,8 @@ use world::{End, Outcome, RunConfig};
 /// The flags of `taplab lab`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct LabArgs {
-    /// The scenario to run (`taplab lab --list` names them)
+    /// The scenario to run (`taplab lab --list` names them; `taplab lab sweep --help`: run
+    /// one for many seeds and flag values)
     #[arg(value_name = "SCENARIO")]
     pub scenario: Option<String>,
     /// List the scenarios, one line each
@@ -71,6 +74,10 @@ pub struct LabArgs {
     /// Bandwidth, e.g. 100mbit, 10M, 512k or plain bits per second [default: unlimited]
     #[arg(long, value_parser = parse_rate, value_name = "RATE")]
     pub bandwidth: Option<u64>,
+    /// Drop-tail queue at the --bandwidth bottleneck: at most N frames wait for the link,
+    /// per direction, at the sending end (before the latency) [default: unlimited]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub queue: Option<u32>,
     /// Lose this fraction of frames in each direction, e.g. 0.1 (seeded)
     #[arg(long, default_value_t = 0.0, value_name = "P")]
     pub loss: f64,
@@ -253,13 +260,30 @@ pub fn main(argv: Vec<OsString>) -> Result<i32, String> {
             scenarios::names()
         ));
     };
-    let Some(scenario) = scenarios::find(&name) else {
-        return Err(format!(
+    let scenario = find_scenario(&name)?;
+    let preset = preset_for(scenario, &user);
+    let args = parse(&preset, &user)?;
+    let (config, svg) = resolve(args)?;
+    let outcome = world::run(&config)?;
+    let (text, pass) = report(scenario, &preset, &config, &outcome, svg.as_ref())?;
+    print!("{text}");
+    Ok(if pass { 0 } else { 1 })
+}
+
+/// The scenario called `name`, or an error that names them all.
+fn find_scenario(name: &str) -> Result<&'static Scenario, String> {
+    scenarios::find(name).ok_or_else(|| {
+        format!(
             "unknown scenario `{name}`: use one of {} (taplab lab --list says what each shows)",
             scenarios::names()
-        ));
-    };
-    let preset: Vec<&str> = scenario
+        )
+    })
+}
+
+/// The scenario's preset without the flags whose values add up (`--drop`, `--get`) when
+/// the user gives that flag: then the user's values replace the preset's.
+fn preset_for(scenario: &Scenario, user: &[OsString]) -> Vec<&'static str> {
+    scenario
         .preset
         .iter()
         .copied()
@@ -271,13 +295,7 @@ pub fn main(argv: Vec<OsString>) -> Result<i32, String> {
                     u == flag || u.starts_with(&format!("{flag}="))
                 }))
         })
-        .collect();
-    let args = parse(&preset, &user)?;
-    let (config, svg) = resolve(args)?;
-    let outcome = world::run(&config)?;
-    let (text, pass) = report(scenario, &preset, &config, &outcome, svg.as_ref())?;
-    print!("{text}");
-    Ok(if pass { 0 } else { 1 })
+        .collect()
 }
 
 fn parse(preset: &[&str], user: &[OsString]) -> Result<LabArgs, String> {
@@ -336,6 +354,7 @@ fn resolve(a: LabArgs) -> Result<(RunConfig, Option<PathBuf>), String> {
         duplicate: a.duplicate,
         corrupt: a.corrupt,
         seed: a.seed,
+        queue: a.queue.map(|q| q as usize),
         ..WireConfig::default()
     };
     wire.validate()?;
@@ -438,32 +457,55 @@ fn report(
             .map_err(|e| format!("cannot write the SVG {}: {e}", path.display()))?;
     }
 
+    let judgement = judge(scenario, config, outcome, &frames);
+    let _ = writeln!(out, "\ncheck: {}", scenario.checks);
+    let _ = writeln!(
+        out,
+        "{} {}: {}",
+        if judgement.pass { "PASS" } else { "FAIL" },
+        scenario.name,
+        judgement.says
+    );
+    Ok((out, judgement.pass))
+}
+
+/// What a run showed, against its scenario.
+struct Judgement {
+    /// The check passed, every body arrived (if the scenario expects them) and the run
+    /// settled (if it must).
+    pass: bool,
+    /// The check's finding, and what else kept it from passing.
+    says: String,
+}
+
+/// Runs the scenario's check on a run's frames and adds the report's own conditions.
+fn judge(
+    scenario: &Scenario,
+    config: &RunConfig,
+    outcome: &Outcome,
+    frames: &[Frame],
+) -> Judgement {
     let evidence = scenarios::Evidence {
-        frames: &frames,
+        frames,
         changes: &outcome.changes,
         results: &outcome.results,
         outcome,
-        listing: &listing,
+        config,
     };
     let verdict = (scenario.check)(&evidence);
     let bodies_ok = !scenario.expects_bodies || outcome.results.iter().all(|r| r.ok);
     let settled = outcome.end == End::Settled;
-    let pass = verdict.pass && bodies_ok && (settled || !scenario.must_settle);
-    let _ = writeln!(out, "\ncheck: {}", scenario.checks);
-    let mut why = verdict.says;
+    let mut says = verdict.says;
     if !bodies_ok {
-        why.push_str("; but not every body arrived byte-equal");
+        says.push_str("; but not every body arrived byte-equal");
     }
     if !settled && scenario.must_settle {
-        why.push_str("; but the run did not settle");
+        says.push_str("; but the run did not settle");
     }
-    let _ = writeln!(
-        out,
-        "{} {}: {why}",
-        if pass { "PASS" } else { "FAIL" },
-        scenario.name
-    );
-    Ok((out, pass))
+    Judgement {
+        pass: verdict.pass && bodies_ok && (settled || !scenario.must_settle),
+        says,
+    }
 }
 
 /// The report's head: the scenario, its preset and the setup of server, client and wire.
@@ -509,6 +551,13 @@ fn report_setup(out: &mut String, scenario: &Scenario, preset: &[&str], config: 
 /// After the listing: the wire's faults, both sides' state timelines, the client's
 /// requests and how the run ended.
 fn report_run(out: &mut String, config: &RunConfig, outcome: &Outcome, t0: smoltcp::time::Instant) {
+    if let Some(q) = config.wire.queue {
+        let _ = writeln!(
+            out,
+            "\nBottleneck queue (--queue {q}): at most {} frame(s) waited at the server's end, {} at the client's",
+            outcome.peak_queue.0, outcome.peak_queue.1
+        );
+    }
     if outcome.fault_count > 0 {
         let _ = writeln!(out, "\nWire faults ({}):", outcome.fault_count);
         for f in &outcome.faults {

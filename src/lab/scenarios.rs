@@ -1,6 +1,6 @@
 //! The lab's scenarios: one per phenomenon the seeds' reports observed (rows 1–14 of
-//! `shared/docs/SEEDS.md`) plus simultaneous close, a retransmission, a zero window and
-//! TIME-WAIT.
+//! `shared/docs/SEEDS.md`) plus simultaneous close, a retransmission, a zero window,
+//! TIME-WAIT, and flow and congestion control (their checks live in [`super::congestion`]).
 //!
 //! A scenario is data: a name, a one-line description, a preset of flags (always in the
 //! `--flag=value` form, so the command line can override each one), and a check. The check
@@ -9,8 +9,9 @@
 //! what it found.
 
 use super::client::FetchResult;
+use super::congestion;
 use super::frames::{Frame, Seg};
-use super::world::Outcome;
+use super::world::{Outcome, RunConfig};
 use crate::tcp::{Side, StateChange, TcpState};
 use crate::trace::Mark;
 use std::fmt::Write as _;
@@ -21,8 +22,8 @@ pub struct Evidence<'a> {
     pub changes: &'a [StateChange],
     pub results: &'a [FetchResult],
     pub outcome: &'a Outcome,
-    /// The listing as printed.
-    pub listing: &'a str,
+    /// What the run was set up with (knobs, wire, client).
+    pub config: &'a RunConfig,
 }
 
 /// A check's answer: passed or not, and what it found (one line).
@@ -31,7 +32,7 @@ pub struct Verdict {
     pub says: String,
 }
 
-fn verdict(pass: bool, says: impl Into<String>) -> Verdict {
+pub(super) fn verdict(pass: bool, says: impl Into<String>) -> Verdict {
     Verdict {
         pass,
         says: says.into(),
@@ -55,7 +56,7 @@ pub struct Scenario {
 
 impl Evidence<'_> {
     /// Every TCP segment with its frame number.
-    fn segs(&self) -> impl Iterator<Item = (usize, &Seg)> + '_ {
+    pub(super) fn segs(&self) -> impl Iterator<Item = (usize, &Seg)> + '_ {
         self.frames
             .iter()
             .filter_map(|f| f.tcp().map(|s| (f.no, s)))
@@ -537,7 +538,8 @@ fn check_states(e: &Evidence) -> Verdict {
 }
 
 fn check_listing(e: &Evidence) -> Verdict {
-    let header = e.listing.lines().next().unwrap_or("");
+    // The listing's lines as printed (made here, not for every run: sweeps skip them).
+    let header = crate::trace::Row::header();
     let cols = [
         "No.",
         "Time",
@@ -548,7 +550,7 @@ fn check_listing(e: &Evidence) -> Verdict {
         "Info",
     ];
     let header_ok = cols.iter().all(|c| header.contains(c));
-    let line = e.listing.lines().find(|l| {
+    let line = e.frames.iter().map(|f| f.row.line()).find(|l| {
         l.contains("51997 → 80 [ACK] Seq=")
             && l.contains(" Ack=")
             && l.contains(" Win=")
@@ -921,6 +923,102 @@ pub static SCENARIOS: &[Scenario] = &[
         ],
         checks: "the client holds TIME_WAIT 10 s, and ACKs the server's retransmitted FIN from it",
         check: check_time_wait,
+        expects_bodies: true,
+        must_settle: true,
+    },
+    Scenario {
+        name: "slow-start",
+        row: "extra",
+        about: "slow start over a 40 ms round trip: the server's flights of 2048, 4096, 8192… bytes, twice as much each RTT, until the client's 64 KiB window caps them",
+        preset: &[
+            "--get=/intro.wav",
+            "--latency=20",
+            "--bandwidth=100mbit",
+            "--client-window=65536",
+            "--client-ack-delay=0",
+        ],
+        checks: "the bytes sent per round trip double at least four times in a row (the client ACKs every segment, and smoltcp adds one MSS per ACK), until a loss or the client's window stops them",
+        check: congestion::check_slow_start,
+        expects_bodies: true,
+        must_settle: true,
+    },
+    Scenario {
+        name: "fast-retransmit",
+        row: "extra",
+        about: "one data segment of the audio is lost; the segments after it draw duplicate ACKs, and the third makes the server resend it one RTT later, not after a 1 s timeout",
+        preset: &[
+            "--get=/intro.wav",
+            "--latency=20",
+            "--bandwidth=100mbit",
+            "--drop=server:12",
+        ],
+        checks: "three duplicate ACKs of the lost segment, then its [TCP Fast Retransmission], sooner than the 1 s minimum timeout",
+        check: congestion::check_fast_retransmit,
+        expects_bodies: true,
+        must_settle: true,
+    },
+    Scenario {
+        name: "rto-backoff",
+        row: "extra",
+        about: "the page's first flight is lost, and so is every resend of it until the fourth: the server waits 1, 2, 4, then 8 s (the wire drops the server's data frames 3–4, 6–11, but not its ACK in frame 5 of the request the client resent)",
+        preset: &[
+            "--get=/",
+            "--latency=20",
+            "--drop=server:3",
+            "--drop=server:4",
+            "--drop=server:6",
+            "--drop=server:7",
+            "--drop=server:8",
+            "--drop=server:9",
+            "--drop=server:10",
+            "--drop=server:11",
+        ],
+        checks: "the lost segment is resent after 1, 2, 4 and 8 s: the retransmission timeout doubles after every expiry",
+        check: congestion::check_rto_backoff,
+        expects_bodies: true,
+        must_settle: true,
+    },
+    Scenario {
+        name: "congestion-avoidance",
+        row: "extra",
+        about: "2 MiB through a 10 Mbit/s bottleneck with an 8-frame queue (Reno): after slow start overshoots, the sawtooth: the flight grows one segment per RTT until the queue overflows, fast retransmit, the flight halved (compare --cc cubic)",
+        preset: &[
+            "--www=tests/site",
+            "--get=/bulk-2m.txt",
+            "--latency=5",
+            "--bandwidth=10mbit",
+            "--queue=8",
+            "--cc=reno",
+            "--nagle=on",
+        ],
+        checks: "at least two losses at the queue recovered by fast retransmit, each cutting the flight as the congestion control says (Reno: to about half; with --cc cubic: to about 0.7)",
+        check: congestion::check_congestion_avoidance,
+        expects_bodies: true,
+        must_settle: true,
+    },
+    Scenario {
+        name: "window-limited",
+        row: "extra",
+        about: "1 MiB over a long fat pipe (50 Mbit/s, 100 ms round trip) without window scaling (--wscale off): at most 64 KiB in flight, so one window per RTT (compare --wscale 7)",
+        preset: &[
+            "--www=tests/site",
+            "--get=/bulk-1m.txt",
+            "--latency=50",
+            "--bandwidth=50mbit",
+            "--wscale=off",
+        ],
+        checks: "the client's unscaled window (≤ 65535 bytes) caps the bytes in flight; [TCP Window Full] segments; throughput one window per round trip, below the link's",
+        check: congestion::check_window_limited,
+        expects_bodies: true,
+        must_settle: true,
+    },
+    Scenario {
+        name: "nagle-delayed-ack",
+        row: "extra",
+        about: "Nagle on the server (--nagle on) holds the page's last, small segment until its first is ACKed, and the client delays that ACK 40 ms: a 40 ms stall (gone with --nagle off or --client-ack-delay 0)",
+        preset: &["--get=/", "--latency=10", "--nagle=on"],
+        checks: "the response's small last segment leaves only when the client's delayed ACK arrives, one RTT + the 40 ms ACK delay after the segment before it",
+        check: congestion::check_nagle_delayed_ack,
         expects_bodies: true,
         must_settle: true,
     },

@@ -11,9 +11,10 @@
 //! most one frame off the wire, until neither has anything left to do at this instant;
 //! then jump the clock to the earliest of the client's and server's timers and the wire's
 //! next delivery. No sleeping, no threads, no wall clock: the same config gives the same
-//! bytes. One run at a time per process: both stacks take their TCP timestamps from
-//! process-wide statics that each stores the virtual time into before it polls (smoltcp
-//! takes the generator as a plain `fn`), so two runs on two threads would mix them.
+//! bytes. Runs on different threads do not touch each other (`taplab lab sweep` runs one
+//! per thread): everything a run holds is its own, and the TCP timestamps both stacks
+//! take from the virtual time (smoltcp takes the generator as a plain `fn`) go through
+//! thread-local cells.
 
 use crate::clock::{Clock, VIRTUAL_EPOCH, VirtualClock};
 use crate::device::capture::FrameObserver;
@@ -83,6 +84,11 @@ pub struct Outcome {
     pub guard: Vec<GuardAction>,
     pub faults: Vec<Fault>,
     pub fault_count: u64,
+    /// The most frames that waited at the bottleneck at once: at the server's end (its
+    /// frames to the client) and at the client's.
+    pub peak_queue: (usize, usize),
+    /// When the client's last fetch ended (None: it never did).
+    pub done: Option<Instant>,
     pub end: End,
     pub started: Instant,
     pub ended: Instant,
@@ -229,6 +235,8 @@ pub fn run(config: &RunConfig) -> Result<Outcome, String> {
         guard,
         faults,
         fault_count,
+        peak_queue: (wire.peak_queue(Side::Server), wire.peak_queue(Side::Client)),
+        done: client.done_at(),
         end,
         started,
         ended: clock.now(),

@@ -62,8 +62,8 @@ use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{
     EthernetAddress, HardwareAddress, IpCidr, IpEndpoint, Ipv4Address, Ipv6Address, TcpPacket,
 };
+use std::cell::Cell;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU32, Ordering};
 pub use table::{Class, ConnId};
 use table::{Conn, Table};
 use timers::Timers;
@@ -139,13 +139,17 @@ pub struct GuardAction {
     pub why: Why,
 }
 
-/// The time our TCP timestamps (TSval) carry, in ms. smoltcp takes the generator as a
-/// plain `fn() -> u32`, which cannot capture a clock, so the stack stores the time it was
-/// given here first: the timestamps follow the clock passed in (real or virtual).
-static TSVAL_MS: AtomicU32 = AtomicU32::new(0);
+thread_local! {
+    /// The time our TCP timestamps (TSval) carry, in ms. smoltcp takes the generator as a
+    /// plain `fn() -> u32`, which cannot capture a clock, so the stack stores the time it
+    /// was given here first: the timestamps follow the clock passed in (real or virtual).
+    /// Per thread, because smoltcp calls the generator on the thread that polls: the lab's
+    /// sweeps run one experiment per thread, each with its own virtual clock.
+    static TSVAL_MS: Cell<u32> = const { Cell::new(0) };
+}
 
 fn tsval() -> u32 {
-    TSVAL_MS.load(Ordering::Relaxed)
+    TSVAL_MS.get()
 }
 
 /// Where a received frame goes.
@@ -344,7 +348,7 @@ impl Stack {
     /// sockets: that order lets a response, or a FIN, leave in the same segment as the
     /// ACK it answers.
     pub fn ingress<D: Device>(&mut self, now: Instant, device: &mut D) -> bool {
-        TSVAL_MS.store(now.total_millis() as u32, Ordering::Relaxed);
+        TSVAL_MS.set(now.total_millis() as u32);
         self.iface.poll_maintenance(now);
         self.log.flush(now);
         let mut any = false;
@@ -361,7 +365,7 @@ impl Stack {
     /// Sends what the sockets have to send: those the layer above poked and those whose
     /// timers are due. Returns true if anything was sent.
     pub fn egress<D: Device>(&mut self, now: Instant, device: &mut D) -> bool {
-        TSVAL_MS.store(now.total_millis() as u32, Ordering::Relaxed);
+        TSVAL_MS.set(now.total_millis() as u32);
         let mut ids = std::mem::take(&mut self.egress);
         let mut due = std::mem::take(&mut self.due);
         self.timers.due(now, &mut due);
