@@ -11,11 +11,13 @@
 //! [`world::RunConfig`] and runs it. It leaves as text on stdout — the listing of every
 //! frame at the server's end of the wire, the wire's faults, both sides' real state
 //! timelines, the client's requests, and a final `PASS`/`FAIL` line — plus, on request,
-//! the pcap (`--pcap`) and an SVG ladder (`--svg`). Same scenario, flags and seed: the
-//! same bytes, on every run and every machine.
+//! the pcap (`--pcap`), an SVG ladder (`--svg`) and TCP stream graphs (`--graph`, see
+//! [`graphs`]). Same scenario, flags and seed: the same bytes, on every run and every
+//! machine.
 
 pub mod client;
 pub mod frames;
+pub mod graphs;
 pub mod scenarios;
 pub mod world;
 
@@ -51,6 +53,10 @@ pub struct LabArgs {
     /// Draw the exchange as an SVG ladder diagram into this file
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
+    /// Draw a TCP stream graph of the connection that carried the most data: KIND is
+    /// tcptrace, stevens, throughput, rtt or window; OUT.csv writes its points (repeatable)
+    #[arg(long = "graph", value_name = "KIND=OUT.svg", value_parser = crate::trace::graph::GraphRequest::parse, action = clap::ArgAction::Append)]
+    pub graphs: Vec<crate::trace::graph::GraphRequest>,
     /// Site root the server serves (and the client checks bodies against)
     #[arg(long, default_value = "www", value_name = "DIR")]
     pub www: PathBuf,
@@ -273,9 +279,11 @@ pub fn main(argv: Vec<OsString>) -> Result<i32, String> {
         })
         .collect();
     let args = parse(&preset, &user)?;
+    let graph_requests = args.graphs.clone();
     let (config, svg) = resolve(args)?;
     let outcome = world::run(&config)?;
     let (text, pass) = report(scenario, &preset, &config, &outcome, svg.as_ref())?;
+    graphs::write(&graph_requests, scenario.name, &user, &outcome)?;
     print!("{text}");
     Ok(if pass { 0 } else { 1 })
 }

@@ -201,11 +201,31 @@ fn tcptrace(s: &Stream) -> Plot {
         }
     }
     let mut p = empty_plot(seq_axis());
+    fit_window(&mut p, &mut win, [&data, &re, &ack, &sack]);
     // Drawn in this order: later ones on top.
     p.series = vec![win, sack, ack, data];
     p.series
         .extend([re, dup, zero].into_iter().filter(|x| !x.points.is_empty()));
     p
+}
+
+/// A receive window far larger than the data sent (a scaled window of megabytes for a
+/// page of kilobytes) would squash the data into a line at the bottom: then the window's
+/// edge does not set the range, and a note says where it lies.
+fn fit_window(p: &mut Plot, win: &mut Series, others: [&Series; 4]) {
+    let (mut lo, mut hi) = (f64::MAX, f64::MIN);
+    for pt in others.iter().flat_map(|s| &s.points) {
+        lo = lo.min(pt.y.min(pt.top));
+        hi = hi.max(pt.y.max(pt.top));
+    }
+    let top = win.points.iter().map(|pt| pt.y).fold(f64::MIN, f64::max);
+    if lo <= hi && top > hi + (hi - lo).max(1.0) {
+        win.sets_range = false;
+        p.notes.push(format!(
+            "the receive window's upper edge reaches {}, above the top of the graph: the window never limited the sender",
+            bytes_text(top)
+        ));
+    }
 }
 
 fn stevens(s: &Stream) -> Plot {
@@ -235,19 +255,31 @@ fn stevens(s: &Stream) -> Plot {
     p
 }
 
-/// The moving window for throughput: about a 25th of the data's span, rounded to 1, 2
-/// or 5 times a power of ten, at least 1 ms.
+/// The moving window for throughput: about a 25th of the data's span but at least two
+/// round trips (the shortest sample's; a sender sends in bursts of one per round trip),
+/// rounded up to 1, 2 or 5 times a power of ten, at least 1 ms.
 fn moving_window_us(s: &Stream) -> i64 {
     let mut data = s.data().filter(|e| e.len > 0);
     let first = data.next().map_or(0, |e| e.time_us);
     let last = data.last().map_or(first, |e| e.time_us);
-    let raw = ((last - first) / 25).max(1000);
+    let rtt = rtt::samples(s).iter().map(|x| x.rtt_us).min().unwrap_or(0);
+    let raw = ((last - first) / 25).max(2 * rtt).max(1000);
     let mag = 10i64.pow((raw as f64).log10().floor() as u32);
     [1, 2, 5, 10]
         .into_iter()
         .map(|m| m * mag)
         .find(|w| *w >= raw)
         .unwrap_or(10 * mag)
+}
+
+/// "4.57 MB", "812 bytes".
+fn bytes_text(b: f64) -> String {
+    match b {
+        b if b >= 1e9 => format!("{:.2} GB", b / 1e9),
+        b if b >= 1e6 => format!("{:.2} MB", b / 1e6),
+        b if b >= 1e4 => format!("{:.1} kB", b / 1e3),
+        b => format!("{b:.0} bytes"),
+    }
 }
 
 fn duration_text(us: i64) -> String {

@@ -91,6 +91,8 @@ pub struct Series {
     pub key: &'static str,
     pub style: Style,
     pub side: Side,
+    /// Whether the axes' range covers it (else what lies outside is cut off).
+    pub sets_range: bool,
     pub points: Vec<Point>,
 }
 
@@ -101,6 +103,7 @@ impl Series {
             key,
             style,
             side: Side::Left,
+            sets_range: true,
             points: Vec::new(),
         }
     }
@@ -134,13 +137,14 @@ pub struct Plot {
 }
 
 impl Plot {
-    /// The range of the points on `side`, in x and in y: ((lo, hi), (lo, hi)).
+    /// The range of the points on `side` (of the series that set the range), in x and
+    /// in y: ((lo, hi), (lo, hi)).
     pub fn extent(&self, side: Option<Side>) -> Option<((f64, f64), (f64, f64))> {
         let mut e: Option<((f64, f64), (f64, f64))> = None;
         let pts = self
             .series
             .iter()
-            .filter(|s| side.is_none_or(|d| s.side == d))
+            .filter(|s| s.sets_range && side.is_none_or(|d| s.side == d))
             .flat_map(|s| &s.points);
         for p in pts {
             let (ylo, yhi) = (p.y.min(p.top), p.y.max(p.top));

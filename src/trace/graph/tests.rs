@@ -187,15 +187,16 @@ fn throughput_window_and_stevens() {
     let rec = recorder(&connection());
     let s = rec.stream(None, None).unwrap();
     let p = kinds::plot(Kind::Throughput, &s, "test");
-    // A 1 ms moving window: each segment alone in its window, 100 bytes per ms.
+    // A 2 ms moving window (two of the shortest round trip, the handshake's 1 ms): the
+    // first segment alone, then two segments of 100 bytes in each window.
     let good: Vec<f64> = values(&p, "goodput").iter().map(|v| v.1).collect();
-    assert_eq!(good, [800_000.0, 800_000.0, 800_000.0, 800_000.0, 0.0]);
+    assert_eq!(good, [400_000.0, 800_000.0, 800_000.0, 800_000.0, 0.0]);
     let all: Vec<f64> = values(&p, "throughput").iter().map(|v| v.1).collect();
     assert_eq!(
-        all[4], 800_000.0,
+        all[4], 400_000.0,
         "the retransmission counts in throughput only"
     );
-    assert!(p.notes.iter().any(|n| n.contains("1 ms")), "{:?}", p.notes);
+    assert!(p.notes.iter().any(|n| n.contains("2 ms")), "{:?}", p.notes);
     assert_eq!(series(&p, "segment-length").points.len(), 5);
 
     let w = kinds::plot(Kind::Window, &s, "test");
