@@ -108,7 +108,12 @@ struct ConnRecord {
 impl ConnRecord {
     /// Follows the segment into its direction's flight (and its ACK out of the other's)
     /// and returns the bytes in flight after it.
-    fn in_flight(&mut self, outgoing: bool, tcp: &TcpPacket<&[u8]>, flags: TcpFlags) -> Option<u32> {
+    fn in_flight(
+        &mut self,
+        outgoing: bool,
+        tcp: &TcpPacket<&[u8]>,
+        flags: TcpFlags,
+    ) -> Option<u32> {
         let d = usize::from(outgoing);
         let seq = tcp.seq_number().0 as u32;
         let len = tcp.payload().len() as u32;
@@ -130,7 +135,11 @@ impl ConnRecord {
         if flags.contains(TcpFlags::ACK) {
             r.acked(tcp.ack_number().0 as u32);
         }
-        let syn = if outgoing { &self.our_syn } else { &self.peer_syn };
+        let syn = if outgoing {
+            &self.our_syn
+        } else {
+            &self.peer_syn
+        };
         f.bytes(syn.as_ref().map_or(0, |s| s.isn), len, r)
     }
 }

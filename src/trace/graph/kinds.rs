@@ -203,7 +203,9 @@ fn tcptrace(s: &Stream) -> Plot {
     let mut p = empty_plot(seq_axis());
     fit_window(&mut p, &mut win, [&data, &re, &ack, &sack]);
     // Drawn in this order: later ones on top.
-    p.series = vec![win, sack, ack, data];
+    p.series = vec![win];
+    p.series.extend(Some(sack).filter(|x| !x.points.is_empty()));
+    p.series.extend([ack, data]);
     p.series
         .extend([re, dup, zero].into_iter().filter(|x| !x.points.is_empty()));
     p
@@ -222,7 +224,7 @@ fn fit_window(p: &mut Plot, win: &mut Series, others: [&Series; 4]) {
     if lo <= hi && top > hi + (hi - lo).max(1.0) {
         win.sets_range = false;
         p.notes.push(format!(
-            "the receive window's upper edge reaches {}, above the top of the graph: the window never limited the sender",
+            "the receive window's upper edge (dashed) rises to {}, above the top of the graph",
             bytes_text(top)
         ));
     }
