@@ -48,8 +48,7 @@
       svg.appendChild(el("line", { x1: x1, y1: y, x2: x2, y2: y + row - 8, class: "seg " + kind }, undefined, SVG));
       var head = fromClient ? (x2 - 7) : (x2 + 7);
       svg.appendChild(el("polygon", { points: x2 + "," + (y + row - 8) + " " + head + "," + (y + row - 13) + " " + head + "," + (y + row - 5), class: "head " + kind }, undefined, SVG));
-      var label = "[" + s.flags + "] Seq=" + s.seq + (s.ack === null ? "" : " Ack=" + s.ack) + " Len=" + s.len +
-        (s.in_flight ? " (" + s.in_flight + " in flight)" : "");
+      var label = "[" + s.flags + "] Seq=" + s.seq + (s.ack === null ? "" : " Ack=" + s.ack) + " Len=" + s.len;
       svg.appendChild(el("text", { x: w / 2, y: y + 7, "text-anchor": "middle", class: "label" }, label, SVG));
       svg.appendChild(el("text", { x: fromClient ? 4 : w - 4, y: y + 8, "text-anchor": fromClient ? "start" : "end", class: "time" }, s.t_ms.toFixed(3) + " ms", SVG));
     });

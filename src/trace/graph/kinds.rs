@@ -201,7 +201,7 @@ fn tcptrace(s: &Stream) -> Plot {
         }
     }
     let mut p = empty_plot(seq_axis());
-    fit_window(&mut p, &mut win, [&data, &re, &ack, &sack]);
+    fit_window(&mut p, &mut win, &[&data, &re, &ack, &sack]);
     // Drawn in this order: later ones on top.
     p.series = vec![win];
     p.series.extend(Some(sack).filter(|x| !x.points.is_empty()));
@@ -212,9 +212,9 @@ fn tcptrace(s: &Stream) -> Plot {
 }
 
 /// A receive window far larger than the data sent (a scaled window of megabytes for a
-/// page of kilobytes) would squash the data into a line at the bottom: then the window's
-/// edge does not set the range, and a note says where it lies.
-fn fit_window(p: &mut Plot, win: &mut Series, others: [&Series; 4]) {
+/// page of kilobytes) would squash the data into a line at the bottom: then the window
+/// does not set the range (it runs off the top), and a note says how high it goes.
+fn fit_window(p: &mut Plot, win: &mut Series, others: &[&Series]) {
     let (mut lo, mut hi) = (f64::MAX, f64::MIN);
     for pt in others.iter().flat_map(|s| &s.points) {
         lo = lo.min(pt.y.min(pt.top));
@@ -224,7 +224,8 @@ fn fit_window(p: &mut Plot, win: &mut Series, others: [&Series; 4]) {
     if lo <= hi && top > hi + (hi - lo).max(1.0) {
         win.sets_range = false;
         p.notes.push(format!(
-            "the receive window's upper edge (dashed) rises to {}, above the top of the graph",
+            "the {} rises to {}, above the top of the graph",
+            win.name,
             bytes_text(top)
         ));
     }
@@ -405,6 +406,9 @@ fn window(s: &Stream) -> Plot {
         name: "Bytes".into(),
         from_zero: true,
     });
+    if !flight.points.is_empty() {
+        fit_window(&mut p, &mut rwnd, &[&flight]);
+    }
     p.series = vec![rwnd, flight];
     if !zero.points.is_empty() {
         p.series.push(zero);
