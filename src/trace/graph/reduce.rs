@@ -7,7 +7,7 @@
 //! the data; output is the points to draw and a [`Reduction`] saying what happened.
 //! Merging works per column of half a pixel:
 //! - bars (sequence ranges): overlapping or touching bars of a column become one;
-//! - markers: one per half-pixel cell;
+//! - markers: one per pixel (a marker is wider than that);
 //! - lines and steps: the first, lowest, highest and last value of each column, in
 //!   their order (the outline of everything the column would have drawn).
 
@@ -31,10 +31,6 @@ type Px = (f64, f64, f64);
 
 fn column(x: f64) -> i64 {
     (x * 2.0).round() as i64
-}
-
-fn cell(y: f64) -> i64 {
-    (y * 2.0).round() as i64
 }
 
 /// Reduces `pts` drawn as `draw`.
@@ -91,11 +87,11 @@ fn bars(pts: &[Px]) -> Vec<Px> {
     out
 }
 
-/// One marker per half-pixel cell, the first one's.
+/// One marker per pixel, the first one's.
 fn marks(pts: &[Px]) -> Vec<Px> {
     let mut seen = std::collections::BTreeSet::new();
     pts.iter()
-        .filter(|p| seen.insert((column(p.0), cell(p.1))))
+        .filter(|p| seen.insert((p.0.round() as i64, p.1.round() as i64)))
         .copied()
         .collect()
 }

@@ -108,8 +108,10 @@ fn axes_of(plot: &Plot, top: f64) -> Frame {
 fn marker(out: &mut String, shape: Shape, x: f64, y: f64) {
     let r = 3.0;
     match shape {
-        Shape::Dot | Shape::Ring => {
-            let r = if shape == Shape::Dot { 1.8 } else { 2.6 };
+        // A dot is a zero-length line with round caps (see `paint`): a disc in a few bytes.
+        Shape::Dot => w!(out, "M{} {}h0", c(x), c(y)),
+        Shape::Ring => {
+            let r = 2.6;
             w!(
                 out,
                 "M{} {}a{r} {r} 0 1 0 {} 0a{r} {r} 0 1 0 -{} 0z",
@@ -128,7 +130,13 @@ fn marker(out: &mut String, shape: Shape, x: f64, y: f64) {
 
 /// Stroke and fill attributes of a series' marks.
 fn paint(style: &Style, marks: bool) -> String {
-    let filled = marks && matches!(style.draw, Draw::Marks(Shape::Dot | Shape::Square));
+    if marks && style.draw == Draw::Marks(Shape::Dot) {
+        return format!(
+            "fill=\"none\" stroke=\"{}\" stroke-width=\"3.6\" stroke-linecap=\"round\"",
+            style.colour
+        );
+    }
+    let filled = marks && style.draw == Draw::Marks(Shape::Square);
     let mut a = if filled {
         format!("fill=\"{}\" stroke=\"none\"", style.colour)
     } else {
@@ -369,11 +377,15 @@ fn reduction_note(plot: &Plot, rs: &[Reduction]) -> Option<String> {
     );
     for (r, series) in rs.iter().zip(&plot.series) {
         if r.every > 1 {
+            let nth = match r.every {
+                2 => "2nd".to_string(),
+                3 => "3rd".to_string(),
+                k => format!("{k}th"),
+            };
             w!(
                 s,
-                "; {}: every {}th drawn (more than {} marks)",
+                "; {}: only every {nth} drawn (still more than {} marks after merging)",
                 series.key,
-                r.every,
                 super::reduce::MAX_DRAWN
             );
         }
