@@ -78,10 +78,11 @@ fn axes_of(plot: &Plot, top: f64) -> Frame {
     let all = plot.extent(None);
     let left = plot.extent(Some(Side::Left));
     let right = plot.extent(Some(Side::Right));
-    let (xl, xh) = all.map_or((0.0, 1.0), |e| e.0);
+    // A little room past the last time and above the highest value, so that marks
+    // there are not cut in half (also when every value is the same).
+    let room = |(l, h): (f64, f64)| (l, h + (h - l).max(h.abs()) * 0.02);
+    let (xl, xh) = room(all.map_or((0.0, 1.0), |e| e.0));
     let x = Axis::new(Quantity::Time, xl, xh, false, 10);
-    // A little room above the highest value, so that its marks are not cut in half.
-    let room = |(l, h): (f64, f64)| (l, h + (h - l) * 0.02);
     let (yl, yh) = room(left.map_or((0.0, 1.0), |e| e.1));
     let y = Axis::new(plot.y.quantity, yl, yh, plot.y.from_zero, 8);
     let y2 = plot.y2.as_ref().map(|a| {
