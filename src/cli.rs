@@ -66,7 +66,7 @@ pub struct TraceArgs {
     /// segment) or the server's [default: the direction that carried more]
     #[arg(long, value_parser = crate::trace::graph::parse_direction, value_name = "client|server", requires = "graphs")]
     pub direction: Option<crate::trace::graph::Direction>,
-    /// Add [Bytes in flight: N] to each data segment's Info (tcp.analysis.bytes_in_flight)
+    /// Add [Bytes in flight: N] to each data segment's Info and --svg arrow (tcp.analysis.bytes_in_flight)
     #[arg(long)]
     pub in_flight: bool,
 }

@@ -244,7 +244,13 @@ impl<'a> Trace<'a> {
         let t0 = self.analyzer.first_time_us().unwrap_or(0);
         if let Some(path) = &opts.svg {
             let title = format!("taplab trace {}", opts.file.display());
-            let l = picture::ladder(&title, &self.pictured, &self.pictured_changes, t0);
+            let l = picture::ladder(
+                &title,
+                &self.pictured,
+                &self.pictured_changes,
+                t0,
+                opts.extras,
+            );
             std::fs::write(
                 path,
                 ladder::render_svg(&l, &ladder::LadderOptions::default()),
