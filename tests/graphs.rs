@@ -222,6 +222,20 @@ fn trace_graph_flags_are_checked_with_one_line_answers() {
         assert!(!out.status.success(), "{args:?} succeeded");
         assert!(err.contains(want), "{args:?}: {err}");
     }
+    // The lab's --graph draws scenarios, not scripts.
+    let out = run(&[
+        "lab",
+        "--script",
+        "scripts/examples/handshake.pkt",
+        "--graph",
+        &format!("rtt={svg}"),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("taplab trace FILE --graph"),
+        "{}",
+        text(&out.stderr)
+    );
     // A file that cannot be written: one line, after the listing.
     let out = run(&["trace", &pcap, "--graph", "rtt=/nonexistent/dir/r.svg"]);
     let err = text(&out.stderr);

@@ -235,6 +235,11 @@ pub fn main(argv: Vec<OsString>) -> Result<i32, String> {
         .map_or(argv.len(), |p| p + 2);
     let user: Vec<OsString> = argv.get(at..).unwrap_or_default().to_vec();
     let first = parse(&[], &user)?;
+    if first.script.is_some() && !first.graphs.is_empty() {
+        return Err(
+            "--graph draws a scenario's run; for a script, write --pcap FILE and run taplab trace FILE --graph KIND=OUT.svg".into(),
+        );
+    }
     if let Some(file) = first.script.clone() {
         // The scripted peer drives the same server stack, with the same knob flags.
         let args = crate::script::ScriptArgs {
