@@ -58,6 +58,18 @@ pub struct TraceArgs {
     /// Also draw a ladder picture (SVG) of the TCP streams in scope (see --stream)
     #[arg(long, value_name = "OUT.svg")]
     pub svg: Option<PathBuf>,
+    /// Also draw a TCP stream graph of one stream (--stream N, else the one that carried the
+    /// most data): KIND is tcptrace, stevens, throughput, rtt or window; OUT.csv writes its
+    /// points instead of a picture (repeatable)
+    #[arg(long = "graph", value_name = "KIND=OUT.svg", value_parser = crate::trace::graph::GraphRequest::parse, action = clap::ArgAction::Append)]
+    pub graphs: Vec<crate::trace::graph::GraphRequest>,
+    /// Whose data the graphs show: the client's (the end that sent the stream's first
+    /// segment) or the server's [default: the direction that carried more]
+    #[arg(long, value_parser = crate::trace::graph::parse_direction, value_name = "client|server", requires = "graphs")]
+    pub direction: Option<crate::trace::graph::Direction>,
+    /// Add [Bytes in flight: N] to each data segment's Info and --svg arrow (tcp.analysis.bytes_in_flight)
+    #[arg(long)]
+    pub in_flight: bool,
 }
 
 impl TraceArgs {
@@ -72,6 +84,11 @@ impl TraceArgs {
             states: !self.no_states,
             decode_http: !self.no_http,
             svg: self.svg,
+            extras: crate::trace::Extras {
+                in_flight: self.in_flight,
+            },
+            graphs: self.graphs,
+            direction: self.direction,
         }
     }
 }

@@ -6,7 +6,8 @@
 //! SYN and SYN-ACK give both ISNs and the options each side offered (read with the
 //! shared option walker, `crate::tcp::options`); every segment counts towards the
 //! totals and the first [`MAX_SEGMENTS`] are kept for a small ladder, flags as
-//! [`TcpFlags`]. Our side's real TCP states enter from the stack
+//! [`TcpFlags`], each data segment with the bytes in flight after it as Wireshark counts
+//! them ([`crate::trace::flight`]). Our side's real TCP states enter from the stack
 //! ([`ConnTable::state_change`]). What leaves is [`ConnTable::json`]: one connection as
 //! JSON, with the knobs in force (text is made only there), served by the route
 //! [`TcpInfo`], which the server asks before the site for each request.
@@ -18,6 +19,7 @@ use crate::device::capture::FrameObserver;
 use crate::device::frame::tcp_span;
 use crate::knobs::TcpKnobs;
 use crate::tcp::{StateChange, TcpFlags, TcpOption, TcpState, options};
+use crate::trace::flight::Flight;
 use serde_json::{Value, json};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, IpAddress, IpEndpoint, TcpPacket};
@@ -82,6 +84,8 @@ struct SegmentRecord {
     ack: Option<u32>,
     len: usize,
     window: u16,
+    /// Bytes in flight in its direction after it (data segments).
+    in_flight: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -96,6 +100,49 @@ struct ConnRecord {
     segments: Vec<SegmentRecord>,
     states: Vec<(Instant, TcpState)>,
     closed: bool,
+    /// Data in flight from the peer ([0]) and from us ([1]), while segments are listed.
+    flights: [Flight; 2],
+    /// The next sequence number expected from each (a segment beyond it follows a gap).
+    next: [Option<u32>; 2],
+}
+
+impl ConnRecord {
+    /// Follows the segment into its direction's flight (and its ACK out of the other's)
+    /// and returns the bytes in flight after it.
+    fn in_flight(
+        &mut self,
+        outgoing: bool,
+        tcp: &TcpPacket<&[u8]>,
+        flags: TcpFlags,
+    ) -> Option<u32> {
+        let d = usize::from(outgoing);
+        let seq = tcp.seq_number().0 as u32;
+        let len = tcp.payload().len() as u32;
+        let ctl = flags.intersects(TcpFlags::SYN | TcpFlags::FIN);
+        let gap = !flags.contains(TcpFlags::RST)
+            && self.next[d].is_some_and(|n| (seq.wrapping_sub(n) as i32) > 0);
+        let end = seq.wrapping_add(len).wrapping_add(u32::from(ctl));
+        if self.next[d].is_none_or(|n| (end.wrapping_sub(n) as i32) > 0) {
+            self.next[d] = Some(end);
+        }
+        let (peer, us) = self.flights.split_at_mut(1);
+        let (f, r) = if outgoing {
+            (&mut us[0], &mut peer[0])
+        } else {
+            (&mut peer[0], &mut us[0])
+        };
+        f.sent(seq, len, ctl, gap, true);
+        f.options(tcp.options());
+        if flags.contains(TcpFlags::ACK) {
+            r.acked(tcp.ack_number().0 as u32);
+        }
+        let syn = if outgoing {
+            &self.our_syn
+        } else {
+            &self.peer_syn
+        };
+        f.bytes(syn.as_ref().map_or(0, |s| s.isn), len, r)
+    }
 }
 
 /// Connections seen on the wire, by (our endpoint, peer endpoint).
@@ -150,6 +197,8 @@ impl ConnTable {
             segments: Vec::new(),
             states: Vec::new(),
             closed: false,
+            flights: Default::default(),
+            next: [None; 2],
         })
     }
 
@@ -216,6 +265,7 @@ impl ConnTable {
                     "ack": s.ack.map(|a| a.wrapping_sub(ack_base)),
                     "len": s.len,
                     "win": s.window,
+                    "in_flight": s.in_flight,
                 })
             })
             .collect();
@@ -282,6 +332,7 @@ impl FrameObserver for ConnTable {
             r.bytes_in += len as u64;
         }
         if r.segments.len() < MAX_SEGMENTS {
+            let in_flight = r.in_flight(outgoing, &tcp, flags);
             r.segments.push(SegmentRecord {
                 time,
                 outgoing,
@@ -292,7 +343,12 @@ impl FrameObserver for ConnTable {
                     .then_some(tcp.ack_number().0 as u32),
                 len,
                 window: tcp.window_len(),
+                in_flight,
             });
+            if r.segments.len() == MAX_SEGMENTS {
+                // Nothing more is listed: no need to follow the flights.
+                r.flights = Default::default();
+            }
         }
         if flags.contains(TcpFlags::RST) {
             self.close(key);
@@ -414,6 +470,10 @@ mod tests {
             (segs[3]["seq"].as_u64(), segs[3]["len"].as_u64()),
             (Some(1), Some(5))
         );
+        // The request's 5 bytes are in flight (nothing acknowledged them yet); segments
+        // without data have no value.
+        assert_eq!(segs[3]["in_flight"], 5);
+        assert!(segs[2]["in_flight"].is_null());
         assert_eq!(j["server_states"][0]["state"], "SYN_RCVD");
         assert_eq!(j["server_states"][1]["state"], "ESTABLISHED");
         assert!(

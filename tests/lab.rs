@@ -614,27 +614,3 @@ fn lossy_passes_for_seeds_1_to_100() {
         .collect();
     assert!(failed.is_empty(), "{failed:#?}\n{}", text(&out.stdout));
 }
-
-/// The graphs the README shows for the congestion scenarios. When `taplab lab --graph
-/// KIND=FILE` lands (issue 11 items 1–2, branch `graphs`), `check_scenario` adds these
-/// flags to its first run and each graph's FNV-1a-64 to the golden header, next to the
-/// pcap's (`graph-fnv1a64 KIND: …`), so the pictures are held byte-identical per seed.
-const SCENARIO_GRAPHS: [(&str, &str); 6] = [
-    ("slow-start", "tcptrace"),
-    ("fast-retransmit", "tcptrace"),
-    ("rto-backoff", "tcptrace"),
-    ("congestion-avoidance", "window"),
-    ("window-limited", "throughput"),
-    ("nagle-delayed-ack", "tcptrace"),
-];
-
-#[test]
-fn the_congestion_scenarios_exist_for_their_graphs() {
-    let names = scenarios();
-    for (scenario, _) in SCENARIO_GRAPHS {
-        assert!(
-            names.iter().any(|n| n == scenario),
-            "{scenario} not in --list"
-        );
-    }
-}

@@ -5,9 +5,11 @@
 //! stream numbers, relative Seq/Ack, Len, flags, Win and options parsed back out of the
 //! listing's Info text, the bracketed analysis marks, and (on clean captures) every
 //! column of every line. The agreement found is written to
-//! target/test-artifacts/trace-<capture>.txt.
+//! target/test-artifacts/trace-<capture>.txt. The TCP stream graphs and bytes in flight
+//! of a lossy capture are checked against tshark's numbers the same way.
 
 mod common;
+mod graph_check;
 
 use common::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -1549,4 +1551,85 @@ fn trace_stops_quietly_when_its_reader_does() {
     assert!(status.status.success(), "{}", text(&status.stderr));
     assert!(status.stderr.is_empty(), "{}", text(&status.stderr));
     assert!(whole.starts_with(&first), "{first}");
+}
+
+/// The `[Bytes in flight: N]` a `--in-flight` listing adds to an Info, if any.
+fn in_flight_of(info: &str) -> Option<u64> {
+    let (_, rest) = info.rsplit_once("[Bytes in flight: ")?;
+    rest.strip_suffix(']')?.parse().ok()
+}
+
+#[test]
+fn trace_graphs_and_bytes_in_flight_of_a_tcpdump_capture_are_tsharks_numbers() {
+    let dir = TempDir::new("graphs");
+    // A lossy page load: retransmissions, duplicate ACKs and the Linux client's SACKs.
+    let (tcpdump, _) = capture_page_load(&dir, "graphs", &["--loss", "0.05", "--seed", "5"]);
+    let fields = graph_check::tshark_fields(&tcpdump);
+
+    // --in-flight: tshark's tcp.analysis.bytes_in_flight on every frame that has one,
+    // nothing on the others; the rest of each line is the default listing's.
+    let plain = listing(&trace_ok(&tcpdump, &["--no-states"]));
+    let with = listing(&trace_ok(&tcpdump, &["--no-states", "--in-flight"]));
+    assert_eq!(plain.len(), with.len());
+    let mut values = 0;
+    for (p, w) in plain.iter().zip(&with) {
+        assert_eq!(
+            in_flight_of(&w.info),
+            fields[&w.no].bif,
+            "frame {}: {}",
+            w.no,
+            w.info
+        );
+        assert!(
+            w.info.starts_with(p.info.trim_end()),
+            "{}\n{}",
+            p.info,
+            w.info
+        );
+        values += usize::from(fields[&w.no].bif.is_some());
+    }
+    assert!(values > 50, "only {values} frames with bytes in flight");
+
+    // The tcptrace and window graphs of the stream that carried the most data (the audio):
+    // every point is tshark's seq, ack, window and bytes in flight for its frame.
+    let (t, w) = (dir.path().join("t.csv"), dir.path().join("w.csv"));
+    let g = |k: &str, f: &Path| format!("{k}={}", f.display());
+    trace_ok(
+        &tcpdump,
+        &["--graph", &g("tcptrace", &t), "--graph", &g("window", &w)],
+    );
+    let read = |f: &Path| std::fs::read_to_string(f).unwrap();
+    let mut report = graph_check::check(&tcpdump, &read(&t), &read(&w));
+    let tt = graph_check::points(&read(&t));
+    assert!(
+        tt.iter().any(|p| p.series == "retransmission") && tt.iter().any(|p| p.series == "sack"),
+        "5 % loss and no retransmission or SACK?\n{report}"
+    );
+    // The other direction of another stream, as asked.
+    let stream = fields[&tt[0].frame].stream.unwrap();
+    let other = (stream + 1) % 3;
+    let args = ["--stream", &other.to_string(), "--direction", "client"];
+    let mut a = args.to_vec();
+    let (gt, gw) = (g("tcptrace", &t), g("window", &w));
+    a.extend(["--graph", &gt, "--graph", &gw]);
+    trace_ok(&tcpdump, &a);
+    report += "\n";
+    report += &graph_check::check(&tcpdump, &read(&t), &read(&w));
+
+    // Every kind as a picture: well-formed, rendered, kept for a look.
+    let mut a = vec![];
+    let files: Vec<String> = ["tcptrace", "stevens", "throughput", "rtt", "window"]
+        .iter()
+        .map(|k| g(k, &dir.path().join(format!("{k}.svg"))))
+        .collect();
+    for f in &files {
+        a.extend(["--graph", f.as_str()]);
+    }
+    trace_ok(&tcpdump, &a);
+    for k in ["tcptrace", "stevens", "throughput", "rtt", "window"] {
+        let svg = dir.path().join(format!("{k}.svg"));
+        graph_check::valid_and_rendered(&svg, &format!("trace-graph-{k}"));
+    }
+    std::fs::write(artifacts().join("trace-graphs-vs-tshark.txt"), &report).unwrap();
+    eprintln!("{report}");
 }

@@ -11,12 +11,14 @@
 //! [`world::RunConfig`] and runs it. It leaves as text on stdout — the listing of every
 //! frame at the server's end of the wire, the wire's faults, both sides' real state
 //! timelines, the client's requests, and a final `PASS`/`FAIL` line — plus, on request,
-//! the pcap (`--pcap`) and an SVG ladder (`--svg`). Same scenario, flags and seed: the
-//! same bytes, on every run and every machine.
+//! the pcap (`--pcap`), an SVG ladder (`--svg`) and TCP stream graphs (`--graph`, see
+//! [`graphs`]). Same scenario, flags and seed: the same bytes, on every run and every
+//! machine.
 
 pub mod client;
 pub mod congestion;
 pub mod frames;
+pub mod graphs;
 pub mod scenarios;
 pub mod sweep;
 pub mod world;
@@ -54,6 +56,10 @@ pub struct LabArgs {
     /// Draw the exchange as an SVG ladder diagram into this file
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
+    /// Draw a TCP stream graph of the connection that carried the most data: KIND is
+    /// tcptrace, stevens, throughput, rtt or window; OUT.csv writes its points (repeatable)
+    #[arg(long = "graph", value_name = "KIND=OUT.svg", value_parser = crate::trace::graph::GraphRequest::parse, action = clap::ArgAction::Append)]
+    pub graphs: Vec<crate::trace::graph::GraphRequest>,
     /// Site root the server serves (and the client checks bodies against)
     #[arg(long, default_value = "www", value_name = "DIR")]
     pub www: PathBuf,
@@ -236,6 +242,11 @@ pub fn main(argv: Vec<OsString>) -> Result<i32, String> {
         .map_or(argv.len(), |p| p + 2);
     let user: Vec<OsString> = argv.get(at..).unwrap_or_default().to_vec();
     let first = parse(&[], &user)?;
+    if first.script.is_some() && !first.graphs.is_empty() {
+        return Err(
+            "--graph draws a scenario's run; for a script, write --pcap FILE and run taplab trace FILE --graph KIND=OUT.svg".into(),
+        );
+    }
     if let Some(file) = first.script.clone() {
         // The scripted peer drives the same server stack, with the same knob flags.
         let args = crate::script::ScriptArgs {
@@ -263,9 +274,11 @@ pub fn main(argv: Vec<OsString>) -> Result<i32, String> {
     let scenario = find_scenario(&name)?;
     let preset = preset_for(scenario, &user);
     let args = parse(&preset, &user)?;
+    let graph_requests = args.graphs.clone();
     let (config, svg) = resolve(args)?;
     let outcome = world::run(&config)?;
     let (text, pass) = report(scenario, &preset, &config, &outcome, svg.as_ref())?;
+    graphs::write(&graph_requests, scenario.name, &user, &outcome)?;
     print!("{text}");
     Ok(if pass { 0 } else { 1 })
 }

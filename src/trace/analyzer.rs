@@ -188,6 +188,9 @@ impl Analyzer {
             } else {
                 si.rev_base.unwrap_or(0)
             },
+            seq_base: si.base,
+            ack_base: si.rev_base.unwrap_or(0),
+            in_flight: si.in_flight,
             marks: Mark::list(si.analysis, si.dup),
             http,
         }

@@ -23,6 +23,15 @@ pub struct ListingOptions {
     pub absolute: bool,
 }
 
+/// What a line shows beyond tshark's default columns (none by default, so the default
+/// line stays tshark's).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Extras {
+    /// `[Bytes in flight: N]` after the Info of each data segment that has a value
+    /// (tcp.analysis.bytes_in_flight).
+    pub in_flight: bool,
+}
+
 const W_NO: usize = 6;
 const W_TIME: usize = 11;
 const W_ADDR: usize = 21;
@@ -43,6 +52,20 @@ impl Row {
 
     /// The row as one listing line.
     pub fn line(&self) -> String {
+        self.line_with(Extras::default())
+    }
+
+    /// The row as one listing line, with `extras`.
+    pub fn line_with(&self, extras: Extras) -> String {
+        let mut info = self.info();
+        if extras.in_flight
+            && let Some(n) = self.tcp().and_then(|t| t.in_flight)
+        {
+            if !info.ends_with(' ') {
+                info.push(' ');
+            }
+            let _ = write!(info, "[Bytes in flight: {n}]");
+        }
         let (src, dst) = self.addresses();
         format!(
             "{:>W_NO$} {:>W_TIME$.6} {:<W_ADDR$} {:<W_ADDR$} {:<W_PROTO$} {:>W_LEN$} {}",
@@ -52,7 +75,7 @@ impl Row {
             dst,
             self.protocol(),
             self.length,
-            self.info()
+            info
         )
     }
 

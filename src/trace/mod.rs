@@ -12,15 +12,17 @@
 //!      │  http     (messages reassembled as tshark does in one pass)
 //!      ├ listing   the row as one line of text (only here do values become words)
 //!      ├ timeline::StateTracker::push  tcp::StateChanges of both ends, inferred
-//!      └ picture → ladder              an SVG ladder of the rows (`--svg`)
+//!      ├ picture → ladder              an SVG ladder of the rows (`--svg`)
+//!      └ graph::Recorder::push         TCP stream graphs of one stream (`--graph`)
 //! ```
 //!
 //! The analyzer and the state tracker take one frame at a time and keep bounded state,
 //! so the live server and the lab feed them the frames they send and receive; `taplab
 //! trace` feeds them a file ([`run`]) and prints each line as soon as its frame is read.
 //! What it keeps for the end — the timelines (at most [`MAX_TIMELINES`] streams of at
-//! most [`MAX_CHANGES`] changes) and the rows of a picture (at most [`MAX_PICTURED`]) —
-//! is bounded too, so memory does not grow with the file.
+//! most [`MAX_CHANGES`] changes), the rows of a picture (at most [`MAX_PICTURED`]) and
+//! the segments of the graphs (at most [`graph::record::MAX_EVENTS`]) — is bounded too,
+//! so memory does not grow with the file.
 //!
 //! The listing reproduces what tshark 4.0 prints in one pass (`tshark -r FILE`): same
 //! stream numbers, relative numbers, scaled windows, options and bracketed analysis;
@@ -28,6 +30,8 @@
 
 pub mod analyzer;
 pub mod dissect;
+pub mod flight;
+pub mod graph;
 pub mod http;
 pub mod ladder;
 pub mod listing;
@@ -42,7 +46,7 @@ pub mod timeline;
 mod tests;
 
 pub use analyzer::Analyzer;
-pub use listing::ListingOptions;
+pub use listing::{Extras, ListingOptions};
 pub use marks::Mark;
 pub use pcap::{CaptureReader, CapturedFrame, LinkType};
 pub use row::{Content, OtherRow, Row, TcpRow};
@@ -77,6 +81,13 @@ pub struct TraceOptions {
     pub decode_http: bool,
     /// Also draw the TCP rows in scope as an SVG ladder picture into this file.
     pub svg: Option<PathBuf>,
+    /// What the lines show beyond tshark's columns (`--in-flight`).
+    pub extras: Extras,
+    /// TCP stream graphs to write (`--graph KIND=OUT.svg`), of the stream `stream` (or
+    /// the one that carried the most data).
+    pub graphs: Vec<graph::GraphRequest>,
+    /// The graphs' direction of data (else the one that carried more).
+    pub direction: Option<graph::Direction>,
 }
 
 /// Why a run stopped early.
@@ -118,6 +129,8 @@ pub struct Trace<'a> {
     /// For the picture: the TCP rows in scope and their state changes.
     pictured: Vec<Row>,
     pictured_changes: Vec<StateChange>,
+    /// For the graphs, when asked for.
+    graph: Option<graph::Recorder>,
 }
 
 impl<'a> Trace<'a> {
@@ -134,6 +147,7 @@ impl<'a> Trace<'a> {
             timelines_dropped: 0,
             pictured: Vec::new(),
             pictured_changes: Vec::new(),
+            graph: (!opts.graphs.is_empty()).then(|| graph::Recorder::new(opts.stream)),
         }
     }
 
@@ -148,6 +162,9 @@ impl<'a> Trace<'a> {
     /// Lists one frame (if it is in scope) and notes what the end needs.
     pub fn frame(&mut self, f: &CapturedFrame, out: &mut impl Write) -> Result<(), Failure> {
         let row = self.analyzer.push_frame(f);
+        if let Some(g) = &mut self.graph {
+            g.push(&row);
+        }
         let stream = row.tcp().map(|t| t.stream);
         let in_scope = self.opts.stream.is_none_or(|want| stream == Some(want));
         let mut changes = Vec::new();
@@ -170,7 +187,7 @@ impl<'a> Trace<'a> {
             return Ok(());
         }
         self.header(out)?;
-        writeln!(out, "{}", row.line())?;
+        writeln!(out, "{}", row.line_with(self.opts.extras))?;
         Ok(())
     }
 
@@ -227,12 +244,23 @@ impl<'a> Trace<'a> {
         let t0 = self.analyzer.first_time_us().unwrap_or(0);
         if let Some(path) = &opts.svg {
             let title = format!("taplab trace {}", opts.file.display());
-            let l = picture::ladder(&title, &self.pictured, &self.pictured_changes, t0);
+            let l = picture::ladder(
+                &title,
+                &self.pictured,
+                &self.pictured_changes,
+                t0,
+                opts.extras,
+            );
             std::fs::write(
                 path,
                 ladder::render_svg(&l, &ladder::LadderOptions::default()),
             )
             .map_err(|e| Failure::Other(format!("cannot write {}: {e}", path.display())))?;
+        }
+        if let Some(g) = &self.graph {
+            let source = format!("taplab trace {}", opts.file.display());
+            graph::write_all(g, &opts.graphs, opts.stream, opts.direction, &source)
+                .map_err(|e| Failure::Other(format!("{e} in {}", opts.file.display())))?;
         }
         if opts.states {
             for t in self.timelines.values() {

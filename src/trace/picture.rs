@@ -11,7 +11,7 @@
 
 use super::http::HttpPart;
 use super::ladder::{Item, Ladder, Segment, StateMark};
-use super::listing::option_texts;
+use super::listing::{Extras, option_texts};
 use super::row::{Row, TcpRow};
 use crate::tcp::{Side, StateChange, TcpFlags};
 use std::collections::BTreeMap;
@@ -19,8 +19,15 @@ use std::net::IpAddr;
 
 /// The ladder of the TCP rows of `rows` (the streams already chosen by the caller) with
 /// their state changes; `t0_us` is the capture's first frame time (µs since the epoch),
-/// from which the rows' times count.
-pub fn ladder(title: &str, rows: &[Row], changes: &[StateChange], t0_us: i64) -> Ladder {
+/// from which the rows' times count. With `extras.in_flight`, data segments' labels end
+/// with their bytes in flight, as the listing's lines do.
+pub fn ladder(
+    title: &str,
+    rows: &[Row],
+    changes: &[StateChange],
+    t0_us: i64,
+    extras: Extras,
+) -> Ladder {
     let tcp: Vec<(&Row, &TcpRow)> = rows.iter().filter_map(|r| Some((r, r.tcp()?))).collect();
     // Each stream's client: the source of its first row with SYN and no ACK, else of
     // its first row.
@@ -82,7 +89,7 @@ pub fn ladder(title: &str, rows: &[Row], changes: &[StateChange], t0_us: i64) ->
             .iter()
             .partition(|c| c.inferred.is_some_and(|i| i.cause.by_its_own_segment()));
         items.extend(before.into_iter().map(|c| Item::State(mark(c, c.to))));
-        items.push(Item::Segment(segment(r, t, from_left)));
+        items.push(Item::Segment(segment(r, t, from_left, extras)));
         items.extend(after.into_iter().map(|c| Item::State(mark(c, c.to))));
     }
     Ladder {
@@ -95,7 +102,7 @@ pub fn ladder(title: &str, rows: &[Row], changes: &[StateChange], t0_us: i64) ->
 
 /// One arrow: labelled with the listing's numbers and options; the note is the HTTP
 /// row's Info, or the analysis worth a note (a retransmission, a window update).
-fn segment(r: &Row, t: &TcpRow, from_left: bool) -> Segment {
+fn segment(r: &Row, t: &TcpRow, from_left: bool, extras: Extras) -> Segment {
     let mut label = format!("Seq={}", t.seq);
     if let Some(a) = t.ack {
         label += &format!(" Ack={a}");
@@ -104,6 +111,9 @@ fn segment(r: &Row, t: &TcpRow, from_left: bool) -> Segment {
     for o in option_texts(t) {
         label.push(' ');
         label += &o;
+    }
+    if let Some(n) = t.in_flight.filter(|_| extras.in_flight) {
+        label += &format!(" [Bytes in flight: {n}]");
     }
     let names_http = matches!(
         t.http,
@@ -173,7 +183,7 @@ mod tests {
             changes.extend(tr.push(&row));
             rows.push(row);
         }
-        let l = ladder("t", &rows, &changes, 1_000_000);
+        let l = ladder("t", &rows, &changes, 1_000_000, Extras::default());
         assert_eq!(l.left, "client 192.168.69.100");
         assert_eq!(l.right, "server 192.168.69.1:80");
         let kinds: Vec<String> = l
@@ -217,5 +227,20 @@ mod tests {
             &svg[..40]
         );
         assert!(svg.contains("TIME_WAIT"));
+        assert!(!svg.contains("Bytes in flight"));
+        // With --in-flight the request's label says what is in flight after it.
+        let extras = Extras { in_flight: true };
+        let l = ladder("t", &rows, &changes, 1_000_000, extras);
+        let get = l.items.iter().find_map(|i| match i {
+            Item::Segment(s) if s.len > 0 => Some(s),
+            _ => None,
+        });
+        assert!(
+            get.unwrap()
+                .label
+                .ends_with(" Len=18 [Bytes in flight: 18]"),
+            "{:?}",
+            get.unwrap().label
+        );
     }
 }

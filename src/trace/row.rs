@@ -104,6 +104,14 @@ pub struct TcpRow {
     /// Subtracted from SACK edges when they are shown (the other direction's base, or 0
     /// in an absolute listing).
     pub sack_base: u32,
+    /// The bases of the relative numbers, whatever the listing shows: `raw_seq -
+    /// seq_base` is the relative sequence number, `raw_ack - ack_base` the relative
+    /// acknowledgment number.
+    pub seq_base: u32,
+    pub ack_base: u32,
+    /// Bytes sent in this direction and not yet acknowledged, after this segment
+    /// (tcp.analysis.bytes_in_flight; data segments only, see [`super::flight`]).
+    pub in_flight: Option<u32>,
     /// Wireshark's analysis, left to right as printed.
     pub marks: Vec<Mark>,
     /// What HTTP made of the payload, if the connection is HTTP and HTTP was consulted.
@@ -153,6 +161,28 @@ impl TcpRow {
 
     pub fn has(&self, flags: TcpFlags) -> bool {
         self.flags.contains(flags)
+    }
+
+    /// The sequence number relative to the direction's initial one.
+    pub fn rel_seq(&self) -> u32 {
+        self.raw_seq.wrapping_sub(self.seq_base)
+    }
+
+    /// The acknowledgment number relative to the other direction's initial sequence
+    /// number; `None` without the ACK flag.
+    pub fn rel_ack(&self) -> Option<u32> {
+        self.raw_ack.map(|a| a.wrapping_sub(self.ack_base))
+    }
+
+    /// The SACK blocks, relative to the other direction's initial sequence number.
+    pub fn rel_sacks(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.options()
+            .filter_map(|o| match o {
+                TcpOption::Sack(b) => Some(b),
+                _ => None,
+            })
+            .flat_map(|b| b.iter().collect::<Vec<_>>())
+            .map(|(l, r)| (l.wrapping_sub(self.ack_base), r.wrapping_sub(self.ack_base)))
     }
 }
 

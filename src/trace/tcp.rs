@@ -21,6 +21,7 @@
 //! [`super::http`], all of them together by [`MAX_HTTP_BUFFERED`].
 
 use super::dissect::TcpSeg;
+use super::flight::Flight;
 use super::http::{HTTP_PORTS, HttpConn, HttpPart};
 use super::marks::bit as a;
 use crate::tcp::{TcpFlags, TcpOption, options};
@@ -33,6 +34,12 @@ pub const MAX_STREAMS: usize = 4096;
 /// Most bytes held, over all conversations, for HTTP messages whose start line or
 /// headers are incomplete (each direction holds at most [`super::http::MAX_HEADER_BUF`]).
 pub const MAX_HTTP_BUFFERED: usize = 4 * 1024 * 1024;
+
+/// Most unacknowledged segment ranges remembered for bytes in flight, over all
+/// conversations (each direction also keeps at most [`super::flight::MAX_UNACKED`]).
+/// Only a capture that misses the ACKs of many streams gets near it; past it new
+/// segments are not counted in flight.
+pub const MAX_UNACKED_TOTAL: usize = 1_000_000;
 
 /// tshark does not hand these segments to the protocol above (HTTP); out-of-order ones
 /// only to a message already in progress.
@@ -72,6 +79,8 @@ struct Flow {
     lastsegmentflags: u32,
     win_scale: i8,
     fin: bool,
+    /// Its data in flight (tcp.analysis.bytes_in_flight).
+    flight: Flight,
 }
 
 impl Default for Flow {
@@ -89,6 +98,7 @@ impl Default for Flow {
             lastsegmentflags: 0,
             win_scale: WS_UNKNOWN,
             fin: false,
+            flight: Flight::default(),
         }
     }
 }
@@ -131,6 +141,11 @@ impl Conn {
     fn finished(&self) -> bool {
         self.rst || (self.flows[0].fin && self.flows[1].fin)
     }
+
+    /// Unacknowledged ranges both directions remember.
+    fn unacked(&self) -> usize {
+        self.flows[0].flight.len() + self.flows[1].flight.len()
+    }
 }
 
 /// What the analysis made of one segment.
@@ -144,6 +159,10 @@ pub struct SegInfo {
     pub rel_ack: Option<u32>,
     /// The base of the other direction (for relative SACK edges).
     pub rev_base: Option<u32>,
+    /// The base of this direction's relative sequence numbers.
+    pub base: u32,
+    /// Bytes in flight after this segment (data segments only).
+    pub in_flight: Option<u32>,
     /// The window as Wireshark's tcp.window_size (scaled when scaling is known).
     pub window: u64,
     /// Analysis bits (`marks::bit`).
@@ -168,6 +187,8 @@ pub struct TcpTable {
     next_stream: usize,
     /// Sum of the conversations' `http.buffered()`.
     http_buffered: usize,
+    /// Sum of the conversations' unacknowledged ranges (bounded by [`MAX_UNACKED_TOTAL`]).
+    unacked: usize,
 }
 
 impl TcpTable {
@@ -237,8 +258,14 @@ impl TcpTable {
             }
             None => self.insert(k, src, dst),
         };
+        let room = self.unacked < MAX_UNACKED_TOTAL;
         match self.conns.get_mut(&stream) {
-            Some(conn) => analyze(conn, frame, time_us, seg, reused),
+            Some(conn) => {
+                let before = conn.unacked();
+                let info = analyze(conn, frame, time_us, seg, reused, room);
+                self.unacked = self.unacked - before + conn.unacked();
+                info
+            }
             // Unreachable: the stream was found or inserted above.
             None => SegInfo::default(),
         }
@@ -256,6 +283,7 @@ impl TcpTable {
             if let Some((s, vk)) = victim {
                 if let Some(c) = self.conns.remove(&s) {
                     self.http_buffered -= c.http.buffered();
+                    self.unacked -= c.unacked();
                 }
                 if self.by_key.get(&vk) == Some(&s) {
                     self.by_key.remove(&vk);
@@ -294,7 +322,14 @@ impl Seg {
     }
 }
 
-fn analyze(conn: &mut Conn, frame: u64, now: i64, seg: &TcpSeg, reused: bool) -> SegInfo {
+fn analyze(
+    conn: &mut Conn,
+    frame: u64,
+    now: i64,
+    seg: &TcpSeg,
+    reused: bool,
+    room: bool,
+) -> SegInfo {
     let fwd = usize::from(conn.ends[0] != (seg.src, seg.sport));
     let rev = 1 - fwd;
     let syn = seg.flags.contains(TcpFlags::SYN);
@@ -333,6 +368,7 @@ fn analyze(conn: &mut Conn, frame: u64, now: i64, seg: &TcpSeg, reused: bool) ->
     fl |= acked_unseen(f, r, &s);
     fl |= retransmission_kind(f, r, &s, fl, ooo_thres);
     advance(f, &s, fl);
+    let in_flight = in_flight(f, r, &s, seg.options, fl, room);
 
     SegInfo {
         stream: conn.stream,
@@ -343,6 +379,8 @@ fn analyze(conn: &mut Conn, frame: u64, now: i64, seg: &TcpSeg, reused: bool) ->
             .contains(TcpFlags::ACK)
             .then(|| seg.ack.wrapping_sub(conn.flows[rev].base.unwrap_or(0))),
         rev_base: conn.flows[rev].base,
+        base: conn.flows[fwd].base.unwrap_or(0),
+        in_flight,
         window,
         analysis: fl,
         dup,
@@ -540,6 +578,20 @@ fn retransmission_kind(f: &Flow, r: &Flow, s: &Seg, fl: u32, ooo_thres: i64) -> 
     } else {
         0
     }
+}
+
+/// Bytes in flight after the segment (see [`super::flight`]): it joins its direction's
+/// flight (a gap before it suspends the count), its ACK takes out what it covers of the
+/// other direction's, its SACK blocks are kept for the other direction's values.
+fn in_flight(f: &mut Flow, r: &mut Flow, s: &Seg, opts: &[u8], fl: u32, room: bool) -> Option<u32> {
+    let syn_or_fin = s.flags.intersects(TcpFlags::SYN | TcpFlags::FIN);
+    let gap = fl & a::LOST_PACKET != 0;
+    f.flight.sent(s.seq, s.seglen, syn_or_fin, gap, room);
+    f.flight.options(opts);
+    if s.has(TcpFlags::ACK) {
+        r.flight.acked(s.ack);
+    }
+    f.flight.bytes(f.base.unwrap_or(0), s.seglen, &r.flight)
 }
 
 /// Remembers what the segment moved: the next expected and the highest sequence number
