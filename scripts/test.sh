@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: in-process unit tests and the tap tests, which bring up a real tap in
-# network namespaces of their own and use the kernel (curl, ping, tcpdump, chromium) as
-# the peer. Installs what the tests need when it is missing. Needs root.
+# network namespaces of their own and use the kernel (curl, ping, tcpdump, chromium,
+# hping3) as the peer. Installs what the tests need when it is missing. Needs root.
 # usage: sudo scripts/test.sh [extra cargo test args, e.g. a test name filter]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,8 @@ have ip || need+=(iproute2)
 have tcpdump || need+=(tcpdump)
 have tshark || need+=(tshark)
 have curl || need+=(curl)
+# hping3: the spoofed SYN floods of tests/robust.rs (sent inside the test's namespace).
+have hping3 || need+=(hping3)
 have ping || need+=(iputils-ping)
 have python3 || need+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)

@@ -16,9 +16,19 @@
 //!   [`HALF_OPEN_TIMEOUT`] (Linux retries its SYN-ACK for about a minute).
 //! - **A full server drops, never refuses.** A SYN that finds `max_conns` connections
 //!   open is dropped, as a kernel drops a SYN to a full accept queue: the client
-//!   retransmits it and is served when a connection has ended. A handshake that would
-//!   complete beyond `max_conns` has its ACK dropped (the client's retransmission or our
-//!   SYN-ACK's completes it later). Nothing here answers with RST.
+//!   retransmits it and is served when a connection has ended. Nothing here answers
+//!   with RST.
+//! - **A handshake always completes; the connection may wait.** A SYN admitted while
+//!   there was room may complete its handshake when `max_conns` connections are open
+//!   (a burst: many SYNs, then their ACKs). It is not held back: its socket already
+//!   exists, and dropping the client's ACK would drop its request too, whose
+//!   retransmission backs off to tens of seconds — longer than [`HALF_OPEN_TIMEOUT`],
+//!   after which it would meet no connection and draw an RST. So it completes, waits
+//!   (class `Waiting`: TCP acknowledges the request into the socket) and is handed to
+//!   the layer above, oldest first, as soon as an open connection ends — the kernel's
+//!   accept queue. Waiting connections come only from admitted half-open ones, and no
+//!   SYN is admitted while they wait (the server is full), so half-open and waiting
+//!   together stay within `backlog`.
 //! - **TIME-WAIT is bounded too**: at most `max_conns` connections wait in TIME-WAIT;
 //!   beyond that the oldest is let go (Linux's `tcp_max_tw_buckets`).
 //! - **Socket memory follows use.** An HTTP server receives requests, so a socket's
@@ -97,8 +107,8 @@ impl Limits {
         }
     }
 
-    /// May a half-open connection complete its handshake now?
-    pub fn may_complete(&self, table: &Table) -> bool {
+    /// May one more connection be handed to the layer above (be open)?
+    pub fn may_open(&self, table: &Table) -> bool {
         table.count(Class::Open) < self.max_conns
     }
 

@@ -195,6 +195,9 @@ pub struct Stack {
     /// 4-tuples of connections whose sockets are gone (for the knobs layer to forget).
     gone: Vec<(IpEndpoint, IpEndpoint)>,
     half_open: VecDeque<ConnId>,
+    /// Synchronized connections waiting for one of `--max-conns` (the accept queue),
+    /// oldest first; see [`admission`].
+    waiting: VecDeque<ConnId>,
     time_wait: VecDeque<ConnId>,
     /// What our stack sent during the current call, to apply to the guard's views.
     sent: TxLog,
@@ -244,6 +247,7 @@ impl Stack {
             egress: Vec::new(),
             gone: Vec::new(),
             half_open: VecDeque::new(),
+            waiting: VecDeque::new(),
             time_wait: VecDeque::new(),
             sent: TxLog::default(),
             awaiting_neighbor: Vec::new(),
@@ -443,25 +447,6 @@ impl Stack {
             // The guard acts only on segments whose checksum holds; smoltcp drops the rest.
             if verdict != Verdict::Pass && !tcp.verify_checksum(&span.src, &span.dst) {
                 return Route::Smoltcp(Target::Conn(id, seg), Edit::None);
-            }
-            let completing = c.state == TcpState::SynReceived
-                && seg.flags.contains(TcpFlags::ACK)
-                && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::RST);
-            let passes = matches!(verdict, Verdict::Pass | Verdict::Trim(..));
-            if passes && completing && !self.limits.may_complete(&self.table) {
-                self.log.note(
-                    now,
-                    log::Level::Warn,
-                    "handshakes deferred (--max-conns):",
-                    || {
-                        format!(
-                            "all --max-conns {} connections are open: {remote} must wait; \
-                             its handshake completes when one ends",
-                            self.limits.max_conns
-                        )
-                    },
-                );
-                return Route::Drop;
             }
             return match verdict {
                 Verdict::Pass => Route::Smoltcp(Target::Conn(id, seg), Edit::None),
@@ -891,14 +876,8 @@ impl Stack {
         if from == TcpState::SynReceived {
             c.view.syn_ack = None;
         }
-        let opened_now = to.is_synchronized() && !c.opened;
+        let synchronized_now = to.is_synchronized() && !from.is_synchronized();
         let closed_now = !to.is_synchronized() && c.opened;
-        if opened_now {
-            c.opened = true;
-        }
-        if closed_now {
-            c.opened = false;
-        }
         self.events.push(StackEvent::State {
             id,
             local,
@@ -907,11 +886,28 @@ impl Stack {
             to,
         });
         self.table.set_state(id, to, now);
-        if opened_now {
-            self.events.push(StackEvent::Opened { id, local, remote });
+        if synchronized_now {
+            self.waiting.push_back(id);
+            self.hand_up(now);
+            if self.table.get(id).is_some_and(|c| !c.opened) {
+                self.log.note(
+                    now,
+                    log::Level::Warn,
+                    "connections queued (--max-conns):",
+                    || {
+                        format!(
+                            "all --max-conns {} connections are open: {remote} waits, \
+                             connected, until one ends",
+                            self.limits.max_conns
+                        )
+                    },
+                );
+            }
         }
         if closed_now {
+            self.table.set_opened(id, false);
             self.events.push(StackEvent::Closed { id, local, remote });
+            self.hand_up(now);
         }
         match to {
             TcpState::Closed | TcpState::Listen => self.free(id, now),
@@ -943,7 +939,6 @@ impl Stack {
         let Some(c) = self.table.remove(id) else {
             return;
         };
-        let _ = now;
         self.timers.set(id.index, c.wake, None);
         if !matches!(c.state, TcpState::Closed | TcpState::Listen) {
             self.events.push(StackEvent::State {
@@ -960,8 +955,31 @@ impl Stack {
                 local: c.local,
                 remote: c.remote,
             });
+            self.hand_up(now);
         }
         self.gone.push((c.local, c.remote));
+    }
+
+    /// Hands waiting connections to the layer above, oldest first, while fewer than
+    /// `--max-conns` are open. What a waiting client sent meanwhile is in its socket.
+    fn hand_up(&mut self, now: Instant) {
+        while self.limits.may_open(&self.table) {
+            let Some(id) = self.waiting.pop_front() else {
+                break;
+            };
+            let Some(c) = self.table.get(id) else {
+                continue; // it ended while it waited
+            };
+            if c.opened || !c.state.is_synchronized() {
+                continue;
+            }
+            let (local, remote) = (c.local, c.remote);
+            self.table.set_opened(id, true);
+            self.events.push(StackEvent::Opened { id, local, remote });
+            // The layer above reads what is waiting in the socket at its next look,
+            // which a timer due now makes happen even if no frame arrives.
+            self.after_look(id, now, Some(now));
+        }
     }
 
     /// Applies what our stack sent to the guard's views.

@@ -3,7 +3,7 @@
 //!
 //! Entries are made when a SYN is admitted ([`Table::insert`]) and removed when the
 //! socket is done ([`Table::remove`]: closed, or dropped by admission). The table keeps
-//! one count per [`Class`] (half-open, open, TIME-WAIT) so that admission never has to
+//! one count per [`Class`] (half-open, waiting, open, TIME-WAIT) so that admission never has to
 //! scan it, and the bytes of socket buffers its sockets hold.
 
 use super::guard::View;
@@ -34,7 +34,11 @@ impl ConnId {
 pub enum Class {
     /// SYN received, SYN-ACK sent, handshake not complete (the backlog).
     HalfOpen,
-    /// Synchronized: ESTABLISHED through LAST_ACK (the connections of `--max-conns`).
+    /// Synchronized, and not yet handed to the layer above because `--max-conns`
+    /// connections are open: the accept queue (see [`super::admission`]).
+    Waiting,
+    /// Synchronized and handed to the layer above: ESTABLISHED through LAST_ACK (the
+    /// connections of `--max-conns`).
     Open,
     /// TIME-WAIT after our active close.
     TimeWait,
@@ -43,11 +47,13 @@ pub enum Class {
 }
 
 impl Class {
-    pub fn of(state: TcpState) -> Class {
+    /// The class of a connection in `state`; `opened`: the layer above was told it opened.
+    pub fn of(state: TcpState, opened: bool) -> Class {
         match state {
             TcpState::SynReceived => Class::HalfOpen,
             TcpState::TimeWait => Class::TimeWait,
-            s if s.is_synchronized() => Class::Open,
+            s if s.is_synchronized() && opened => Class::Open,
+            s if s.is_synchronized() => Class::Waiting,
             _ => Class::Other,
         }
     }
@@ -90,7 +96,7 @@ pub struct Table {
     slots: Vec<Slot>,
     free: Vec<u32>,
     by_tuple: HashMap<(IpEndpoint, IpEndpoint), u32>,
-    counts: [usize; 4],
+    counts: [usize; 5],
     buffers: usize,
 }
 
@@ -100,6 +106,7 @@ fn class_index(c: Class) -> usize {
         Class::Open => 1,
         Class::TimeWait => 2,
         Class::Other => 3,
+        Class::Waiting => 4,
     }
 }
 
@@ -128,7 +135,7 @@ impl Table {
             generation: slot.generation,
         };
         let conn = make(id);
-        self.counts[class_index(Class::of(conn.state))] += 1;
+        self.counts[class_index(Class::of(conn.state, conn.opened))] += 1;
         self.buffers += conn.buffers;
         slot.conn = Some(conn);
         self.by_tuple.insert((local, remote), index);
@@ -145,7 +152,7 @@ impl Table {
         slot.generation = slot.generation.wrapping_add(1);
         self.free.push(id.index);
         self.by_tuple.remove(&(conn.local, conn.remote));
-        self.counts[class_index(Class::of(conn.state))] -= 1;
+        self.counts[class_index(Class::of(conn.state, conn.opened))] -= 1;
         self.buffers -= conn.buffers;
         Some(conn)
     }
@@ -179,9 +186,19 @@ impl Table {
     /// Records a state change, keeping the class counts right.
     pub fn set_state(&mut self, id: ConnId, state: TcpState, now: Instant) {
         let Some(c) = self.get_mut(id) else { return };
-        let (from, to) = (Class::of(c.state), Class::of(state));
+        let (from, to) = (Class::of(c.state, c.opened), Class::of(state, c.opened));
         c.state = state;
         c.since = now;
+        self.counts[class_index(from)] -= 1;
+        self.counts[class_index(to)] += 1;
+    }
+
+    /// Records whether the layer above holds the connection (told it opened, not yet
+    /// that it closed), keeping the class counts right.
+    pub fn set_opened(&mut self, id: ConnId, opened: bool) {
+        let Some(c) = self.get_mut(id) else { return };
+        let (from, to) = (Class::of(c.state, c.opened), Class::of(c.state, opened));
+        c.opened = opened;
         self.counts[class_index(from)] -= 1;
         self.counts[class_index(to)] += 1;
     }
@@ -246,7 +263,9 @@ mod tests {
         assert_eq!(t.count(Class::HalfOpen), 2);
         assert_eq!(t.buffers(), 200);
         t.set_state(a, TcpState::Established, Instant::ZERO);
-        assert_eq!((t.count(Class::HalfOpen), t.count(Class::Open)), (1, 1));
+        assert_eq!((t.count(Class::HalfOpen), t.count(Class::Waiting)), (1, 1));
+        t.set_opened(a, true);
+        assert_eq!((t.count(Class::Waiting), t.count(Class::Open)), (0, 1));
         assert_eq!(t.find(l, r(1)), Some(a));
         assert!(t.remove(a).is_some());
         assert!(t.get(a).is_none() && t.remove(a).is_none());

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 pub const BIN: &str = env!("CARGO_BIN_EXE_taplab");
 pub const SERVER: &str = "192.168.69.1";
 pub const URL: &str = "http://192.168.69.1";
+/// The log level the tests run taplab with unless they ask for another.
+const DEBUG_LOG: &str = "taplab=debug";
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -143,15 +145,27 @@ impl Taplab {
 
     /// Like [`Taplab::start`], with taplab's stdin a pipe the test writes to.
     pub fn start_with_stdin(args: &[&str]) -> Taplab {
-        Self::start_opts(Netns::new(), args, None, true)
+        Self::start_opts(Netns::new(), args, None, true, DEBUG_LOG)
+    }
+
+    /// Like [`Taplab::start`], logging at `rust_log` (e.g. "info", what a user gets
+    /// when RUST_LOG is not set) instead of debug.
+    pub fn start_logging(args: &[&str], rust_log: &str) -> Taplab {
+        Self::start_opts(Netns::new(), args, None, false, rust_log)
     }
 
     /// Starts taplab in `ns`, optionally through a wrapper command (e.g. setpriv).
     pub fn start_in(ns: Netns, args: &[&str], wrapper: Option<&[&str]>) -> Taplab {
-        Self::start_opts(ns, args, wrapper, false)
+        Self::start_opts(ns, args, wrapper, false, DEBUG_LOG)
     }
 
-    fn start_opts(ns: Netns, args: &[&str], wrapper: Option<&[&str]>, stdin: bool) -> Taplab {
+    fn start_opts(
+        ns: Netns,
+        args: &[&str],
+        wrapper: Option<&[&str]>,
+        stdin: bool,
+        rust_log: &str,
+    ) -> Taplab {
         let mut c = match wrapper {
             Some(w) => {
                 let mut c = ns.cmd(w[0]);
@@ -165,7 +179,7 @@ impl Taplab {
             c.arg("--www").arg(www());
         }
         c.args(args)
-            .env("RUST_LOG", "taplab=debug")
+            .env("RUST_LOG", rust_log)
             .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
