@@ -5,7 +5,7 @@
 
 use crate::knobs::{KnobArgs, parse_secs};
 use crate::serve::{self, ServeOptions};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use smoltcp::wire::{Ipv4Cidr, Ipv6Cidr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -77,7 +77,7 @@ impl TraceArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
-    /// Tap device to create, or attach to if it exists (e.g. made by scripts/tap-up.sh)
+    /// Tap device to create, or attach to if it exists (e.g. made by scripts/tap-up.sh); at most 15 bytes
     #[arg(long, default_value = "tap0", value_name = "NAME")]
     pub tap: String,
     /// Our (smoltcp's) IPv4 address and prefix
@@ -106,7 +106,7 @@ pub struct ServeArgs {
     /// Write every frame, both directions, to this pcap file (what tcpdump on the tap sees)
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
-    /// Drop this fraction of frames in each direction, e.g. 0.1 (smoltcp's FaultInjector; whole percents)
+    /// Drop this fraction of frames in each direction, e.g. 0.1 (smoltcp's FaultInjector: whole percents only)
     #[arg(long, default_value_t = 0.0, value_name = "P")]
     pub loss: f64,
     /// Seed for --loss (random when not given)
@@ -152,19 +152,14 @@ impl ServeArgs {
                 self.addr6, self.host_addr6
             ));
         }
-        if !(0.0..1.0).contains(&self.loss) {
-            return Err(format!(
-                "--loss {} is not a fraction between 0 and 1, e.g. 0.1",
-                self.loss
-            ));
+        crate::device::tap::check_name(&self.tap).map_err(|e| e.to_string())?;
+        if self.request_timeout.is_zero() {
+            return Err(
+                "--request-timeout 0 would answer 408 before any request could arrive: give seconds, e.g. 10"
+                    .into(),
+            );
         }
-        let loss = (self.loss * 100.0).round() as u8;
-        if self.loss > 0.0 && loss == 0 {
-            return Err(format!(
-                "--loss {} is below the 1 % steps smoltcp's FaultInjector takes: use 0.01 or more",
-                self.loss
-            ));
-        }
+        let loss = loss_percent(self.loss)?;
         let knobs = self.knobs.into_knobs()?;
         if loss > 0 && knobs.mtu > 1500 {
             return Err("--loss works on frames up to 1536 bytes (smoltcp's FaultInjector): use --mtu 1500 or less".into());
@@ -189,9 +184,34 @@ impl ServeArgs {
     }
 }
 
+/// `--loss P` as the whole percent smoltcp's FaultInjector works in. A fraction between
+/// two percents is refused rather than rounded: the user would measure another loss than
+/// the one asked for.
+fn loss_percent(p: f64) -> Result<u8, String> {
+    if !(0.0..1.0).contains(&p) {
+        return Err(format!(
+            "--loss {p} is not a fraction between 0 and 1, e.g. 0.1"
+        ));
+    }
+    let percent = (p * 100.0).round();
+    if (p * 100.0 - percent).abs() > 1e-6 {
+        let (lo, hi) = ((p * 100.0).floor(), (p * 100.0).ceil());
+        return Err(format!(
+            "--loss {p} is not a whole percent, and smoltcp's FaultInjector drops in steps of \
+             1 %: use {} or {}",
+            lo / 100.0,
+            hi / 100.0
+        ));
+    }
+    Ok(percent as u8)
+}
+
 /// Parses the command line, runs it, and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    // One parse of the command line; the lab also needs the matches themselves (which
+    // flags the user typed, against its scenarios' presets).
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // A script's report is its output; the per-connection info lines (with wall-clock
     // stamps) would only interleave with it, so scripts log warnings only by default.
     // The lab likewise, and its output must not depend on the wall clock at all: its log
@@ -212,8 +232,10 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Serve(args) => args.into_options().and_then(serve::run).map(|()| 0),
         Command::Trace(args) => crate::trace::run(&args.into_options()).map(|()| 0),
-        // The lab re-reads its own arguments: a scenario's preset goes in front of them.
-        Command::Lab(_) => crate::lab::main(std::env::args_os().collect()),
+        Command::Lab(args) => match matches.subcommand_matches("lab") {
+            Some(given) => crate::lab::main(*args, given),
+            None => Err("internal error: the lab's flags went missing".into()),
+        },
     };
     match result {
         Ok(code) => code,
@@ -273,6 +295,50 @@ mod tests {
                 .contains("same subnet")
         );
         assert!(serve(&["--mtu", "100"]).is_err());
+    }
+
+    /// The error for `args`, asserting it is one line and names `flag`.
+    fn one_line_error(args: &[&str], flag: &str) -> String {
+        let e = serve(args).unwrap_err();
+        assert!(!e.contains('\n'), "{args:?}: {e}");
+        assert!(e.contains(flag), "{args:?}: {e}");
+        e
+    }
+
+    #[test]
+    fn interface_names_linux_would_refuse_or_cut_are_refused() {
+        let e = one_line_error(&["--tap", "bad name"], "--tap");
+        assert!(e.contains("it contains ' '"), "{e}");
+        let e = one_line_error(&["--tap", "tap0123456789abc"], "--tap");
+        assert!(e.contains("16 bytes long and Linux allows 15"), "{e}");
+        for bad in ["", ".", "..", "a/b", "a:1", "tab\there"] {
+            one_line_error(&["--tap", bad], "--tap");
+        }
+        assert_eq!(serve(&["--tap", "tap012345678901"]).unwrap().tap.len(), 15);
+        assert_eq!(serve(&["--tap", "lab-tap_1"]).unwrap().tap, "lab-tap_1");
+    }
+
+    #[test]
+    fn a_zero_request_timeout_is_refused() {
+        let e = one_line_error(&["--request-timeout", "0"], "--request-timeout 0");
+        assert!(e.contains("408"), "{e}");
+        let o = serve(&["--request-timeout", "0.5"]).unwrap();
+        assert_eq!(o.request_timeout, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn loss_is_whole_percents_or_refused() {
+        assert_eq!(serve(&["--loss", "0.1"]).unwrap().loss, 10);
+        assert_eq!(serve(&["--loss", "0.07"]).unwrap().loss, 7);
+        assert_eq!(serve(&["--loss", "0"]).unwrap().loss, 0);
+        let e = one_line_error(&["--loss", "0.005"], "--loss 0.005");
+        assert!(
+            e.contains("whole percent") && e.contains("use 0 or 0.01"),
+            "{e}"
+        );
+        let e = one_line_error(&["--loss", "0.125"], "--loss 0.125");
+        assert!(e.contains("use 0.12 or 0.13"), "{e}");
+        one_line_error(&["--loss", "1"], "between 0 and 1");
     }
 
     #[test]

@@ -371,3 +371,32 @@ fn svg_ladder_is_written() {
         assert!(s.contains(want), "{want} missing from the ladder");
     }
 }
+
+#[test]
+fn a_preset_yields_to_the_users_conflicting_flag() {
+    // page-load's preset sets --client-window=131072, which needs window scaling: the
+    // user's --client-wscale off replaces it instead of being refused because of it.
+    let out = lab(&["page-load", "--client-wscale", "off"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("(your flags replace --client-window=131072)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("wscale off, window 65535"), "{stdout}");
+}
+
+#[test]
+fn options_prints_plain_numbers_and_zero_request_timeout_is_refused() {
+    let out = lab(&["options"]);
+    let verdict = text(&out.stdout).lines().last().unwrap_or("").to_string();
+    assert!(
+        verdict.contains("SYN: MSS=1460 WS=128 ") && !verdict.contains("Some("),
+        "{verdict}"
+    );
+    let out = lab(&["handshake", "--request-timeout", "0"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--request-timeout 0"), "{err}");
+}

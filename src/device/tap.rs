@@ -38,6 +38,11 @@ pub enum TapError {
     NotATap {
         name: String,
     },
+    /// Linux would refuse the name, or cut it (see [`check_name`]).
+    BadName {
+        name: String,
+        why: String,
+    },
     /// /dev/net/tun is missing.
     NoTunDevice,
     /// The host-side subnet is already on another interface.
@@ -74,6 +79,11 @@ impl fmt::Display for TapError {
                 "interface {name} exists but is not a tap device; remove it \
                  (`sudo ip link del {name}`) or use --tap with another name"
             ),
+            TapError::BadName { name, why } => write!(
+                f,
+                "--tap {name:?} is not a usable interface name ({why}): use up to 15 letters, \
+                 digits, '-' or '_', e.g. --tap tap0"
+            ),
             TapError::NoTunDevice => write!(
                 f,
                 "/dev/net/tun does not exist: load the tun module (`sudo modprobe tun`)"
@@ -106,6 +116,7 @@ pub struct TapDevice {
 impl TapDevice {
     /// Opens tap `name`, creating it when it does not exist. `mtu` is the IP MTU.
     pub fn open(name: &str, mtu: usize) -> Result<TapDevice, TapError> {
+        check_name(name)?;
         let existed = Path::new("/sys/class/net").join(name).exists();
         let iface = tun_tap::Iface::without_packet_info(name, tun_tap::Mode::Tap)
             .map_err(|e| open_error(name, e))?;
@@ -134,6 +145,32 @@ impl TapDevice {
 
     pub fn fd(&self) -> RawFd {
         self.iface.as_raw_fd()
+    }
+}
+
+/// Refuses a name Linux would refuse for an interface, or silently cut (the ioctl copies
+/// at most IFNAMSIZ − 1 = 15 bytes): empty, `.` or `..`, over 15 bytes, or with `/`, `:`
+/// or whitespace. Without this a space comes back from the kernel as EINVAL, which reads
+/// as "exists but is not a tap".
+pub fn check_name(name: &str) -> Result<(), TapError> {
+    let why = if name.is_empty() || name == "." || name == ".." {
+        Some("it is empty or a dot name".to_string())
+    } else if name.len() > 15 {
+        Some(format!(
+            "it is {} bytes long and Linux allows 15",
+            name.len()
+        ))
+    } else {
+        name.chars()
+            .find(|c| *c == '/' || *c == ':' || c.is_whitespace())
+            .map(|c| format!("it contains {c:?}"))
+    };
+    match why {
+        Some(why) => Err(TapError::BadName {
+            name: name.to_string(),
+            why,
+        }),
+        None => Ok(()),
     }
 }
 

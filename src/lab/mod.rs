@@ -6,9 +6,9 @@
 //! faults, client behaviour — with a one-line description and a check that its phenomenon
 //! really happened.
 //!
-//! Data enters as the command line: [`main`] puts the scenario's preset in front of the
-//! user's own flags (so any flag given overrides the preset), resolves them into a
-//! [`world::RunConfig`] and runs it. It leaves as text on stdout — the listing of every
+//! Data enters as the command line, parsed once by clap: [`main`] adds the scenario's
+//! preset to the user's own flags ([`preset`]: a flag the user gave, or one it belongs
+//! with, replaces the preset's), resolves them into a [`world::RunConfig`] and runs it. It leaves as text on stdout — the listing of every
 //! frame at the server's end of the wire, the wire's faults, both sides' real state
 //! timelines, the client's requests, and a final `PASS`/`FAIL` line — plus, on request,
 //! the pcap (`--pcap`) and an SVG ladder (`--svg`). Same scenario, flags and seed: the
@@ -16,6 +16,7 @@
 
 pub mod client;
 pub mod frames;
+pub mod preset;
 pub mod scenarios;
 pub mod world;
 
@@ -26,9 +27,9 @@ use crate::trace::ladder::{self, Ladder, LadderOptions};
 use clap::Parser;
 use client::{ClientConfig, Plan};
 use frames::{Frame, Kind};
+use preset::Merged;
 use scenarios::Scenario;
 use smoltcp::time::Duration;
-use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use world::{End, Outcome, RunConfig};
@@ -215,39 +216,35 @@ pub fn parse_drop(s: &str) -> Result<(Side, u64), String> {
     }
 }
 
-/// The flags whose values add up rather than replace each other: a user's own ones
-/// replace the preset's.
-const APPEND_FLAGS: [&str; 2] = ["--drop", "--get"];
-
-/// Runs `taplab lab` from the full command line (`argv[0]`, …, `lab`, its arguments).
+/// Runs `taplab lab` from its flags: `args` as clap parsed them from the user's command
+/// line, `given` the same parse's matches (which flags the user typed; see [`preset`]).
 /// Returns the exit code: 0 when the scenario's check passed, 1 when it failed.
-pub fn main(argv: Vec<OsString>) -> Result<i32, String> {
-    let at = argv
-        .iter()
-        .skip(1)
-        .position(|a| a == "lab")
-        .map_or(argv.len(), |p| p + 2);
-    let user: Vec<OsString> = argv.get(at..).unwrap_or_default().to_vec();
-    let first = parse(&[], &user)?;
-    if let Some(file) = first.script.clone() {
-        // The scripted peer drives the same server stack, with the same knob flags.
-        let args = crate::script::ScriptArgs {
-            file,
-            tolerance: first.tolerance,
-            www: first.www.clone(),
-            request_timeout: first.request_timeout,
-            limits: first.limits.clone(),
-            pcap: first.pcap.clone(),
-            ipv6: first.ipv6,
-            knobs: first.knobs.clone(),
-        };
-        return crate::script::run_cli(args).map(|()| 0);
+pub fn main(mut args: LabArgs, given: &clap::ArgMatches) -> Result<i32, String> {
+    if args.request_timeout.is_zero() {
+        return Err(
+            "--request-timeout 0 would answer 408 before any request could arrive: give seconds, e.g. 10"
+                .into(),
+        );
     }
-    if first.list {
+    if let Some(file) = args.script.clone() {
+        // The scripted peer drives the same server stack, with the same knob flags.
+        let script = crate::script::ScriptArgs {
+            file,
+            tolerance: args.tolerance,
+            www: args.www.clone(),
+            request_timeout: args.request_timeout,
+            limits: args.limits.clone(),
+            pcap: args.pcap.clone(),
+            ipv6: args.ipv6,
+            knobs: args.knobs.clone(),
+        };
+        return crate::script::run_cli(script).map(|()| 0);
+    }
+    if args.list {
         print!("{}", scenarios::list());
         return Ok(0);
     }
-    let Some(name) = first.scenario.clone() else {
+    let Some(name) = args.scenario.clone() else {
         return Err(format!(
             "name a scenario: taplab lab SCENARIO (one of {}; taplab lab --list says what each shows)",
             scenarios::names()
@@ -259,37 +256,12 @@ pub fn main(argv: Vec<OsString>) -> Result<i32, String> {
             scenarios::names()
         ));
     };
-    let preset: Vec<&str> = scenario
-        .preset
-        .iter()
-        .copied()
-        .filter(|p| {
-            let flag = p.split('=').next().unwrap_or(p);
-            !(APPEND_FLAGS.contains(&flag)
-                && user.iter().any(|u| {
-                    let u = u.to_string_lossy();
-                    u == flag || u.starts_with(&format!("{flag}="))
-                }))
-        })
-        .collect();
-    let args = parse(&preset, &user)?;
+    let merged = preset::apply(&mut args, given, scenario.preset)?;
     let (config, svg) = resolve(args)?;
     let outcome = world::run(&config)?;
-    let (text, pass) = report(scenario, &preset, &config, &outcome, svg.as_ref())?;
+    let (text, pass) = report(scenario, &merged, &config, &outcome, svg.as_ref())?;
     print!("{text}");
     Ok(if pass { 0 } else { 1 })
-}
-
-fn parse(preset: &[&str], user: &[OsString]) -> Result<LabArgs, String> {
-    let mut v: Vec<OsString> = vec!["taplab lab".into()];
-    v.extend(preset.iter().map(OsString::from));
-    v.extend(user.iter().cloned());
-    LabCli::try_parse_from(v).map(|c| c.args).map_err(|e| {
-        // clap's message, on one line.
-        let text = e.to_string();
-        let first = text.lines().next().unwrap_or("bad arguments");
-        first.trim_start_matches("error: ").to_string() + " (see taplab lab --help)"
-    })
 }
 
 /// The client's knobs from the `--client-*` flags, checked like the server's.
@@ -416,7 +388,7 @@ fn secs(t: smoltcp::time::Instant, t0: smoltcp::time::Instant) -> String {
 /// The whole report, and whether the scenario's check passed.
 fn report(
     scenario: &Scenario,
-    preset: &[&str],
+    preset: &Merged,
     config: &RunConfig,
     outcome: &Outcome,
     svg: Option<&PathBuf>,
@@ -466,10 +438,19 @@ fn report(
 }
 
 /// The report's head: the scenario, its preset and the setup of server, client and wire.
-fn report_setup(out: &mut String, scenario: &Scenario, preset: &[&str], config: &RunConfig) {
+fn report_setup(out: &mut String, scenario: &Scenario, preset: &Merged, config: &RunConfig) {
     let _ = writeln!(out, "taplab lab {}: {}", scenario.name, scenario.about);
-    if !preset.is_empty() {
-        let _ = writeln!(out, "  preset:  {}", preset.join(" "));
+    if !preset.applied.is_empty() || !preset.yielded.is_empty() {
+        let _ = write!(out, "  preset:  {}", preset.applied.join(" "));
+        if !preset.yielded.is_empty() {
+            let sep = if preset.applied.is_empty() { "" } else { " " };
+            let _ = write!(
+                out,
+                "{sep}(your flags replace {})",
+                preset.yielded.join(" ")
+            );
+        }
+        out.push('\n');
     }
     let _ = writeln!(out, "  server:  {}", config.server_knobs);
     let c = &config.client;
