@@ -43,10 +43,15 @@ impl Drop for Scratch {
     }
 }
 
-/// Runs `taplab lab ARGS` from the repository root (where www/ is).
+/// The site the goldens were made with: the fixture copy of www/ (tests/site/README.md).
+const SITE: &str = "tests/site";
+
+/// Runs `taplab lab ARGS` from the repository root, serving the fixture site unless ARGS
+/// names a `--www` (a later flag overrides an earlier one).
 fn lab(args: &[&str]) -> Output {
     Command::new(BIN)
         .arg("lab")
+        .args(["--www", SITE])
         .args(args)
         .current_dir(repo())
         .env_remove("RUST_LOG")

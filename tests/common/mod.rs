@@ -17,8 +17,10 @@ pub const URL: &str = "http://192.168.69.1";
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+/// The site the tests serve: the fixture copy of www/ (tests/site/README.md says why), so
+/// that a student's own page never changes what the tests expect.
 pub fn www() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("www")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/site")
 }
 
 pub fn repo() -> PathBuf {
