@@ -138,6 +138,8 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         request_timeout: opts.request_timeout,
         pcap: opts.pcap.clone(),
         observers,
+        // Frames are stamped as they cross tap0, as tcpdump stamps them.
+        wire_time: Some(tap.wire_time()),
         isn_key: (os_random_u64(), os_random_u64()),
         random_seed: os_random_u64(),
         loss: opts.loss,

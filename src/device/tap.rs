@@ -6,11 +6,17 @@
 //! are written to the fd one `write` each. The event loop sleeps on [`TapDevice::fd`] with
 //! `smoltcp::phy::wait`.
 //!
+//! Each read and each write is stamped with the real time right after the system call
+//! returns ([`TapDevice::wire_time`]): the capture above uses these wire times rather
+//! than the stack's time, which is read once per poll and may be held still (step mode).
+//!
 //! [`configure_host_side`] gives the kernel's end of the tap its addresses, MTU and link
 //! state, using iproute2's `ip` so that what taplab does is exactly what a user would type
 //! (and what [`HostSide::commands`] prints when taplab lacks the permission).
 //! No `unsafe` here: tun-tap does the ioctl.
 
+use super::capture::WireTime;
+use crate::clock::{Clock, RealClock};
 use smoltcp::phy::{Device, DeviceCapabilities, Medium, RxToken, TxToken};
 use smoltcp::time::Instant;
 use std::fmt;
@@ -111,6 +117,9 @@ pub struct TapDevice {
     created: bool,
     rx_buf: Vec<u8>,
     tx_buf: Vec<u8>,
+    /// Real time, for the wire stamps: the stack's clock may be held (step mode).
+    clock: RealClock,
+    wire: WireTime,
 }
 
 impl TapDevice {
@@ -131,7 +140,14 @@ impl TapDevice {
             // Sized for the largest frame the kernel could hand us, whatever the MTU.
             rx_buf: vec![0; 65536],
             tx_buf: vec![0; mtu + ETH_HEADER],
+            clock: RealClock::new(),
+            wire: WireTime::new(),
         })
+    }
+
+    /// When each frame was read or written: hand it to the capture (`Capture::new`).
+    pub fn wire_time(&self) -> WireTime {
+        self.wire.clone()
     }
 
     /// True if taplab created the tap (so it also configures it, and closing removes it).
@@ -191,15 +207,20 @@ impl Device for TapDevice {
 
     fn receive(&mut self, _now: Instant) -> Option<(TapRxToken<'_>, TapTxToken<'_>)> {
         match self.iface.recv(&mut self.rx_buf) {
-            Ok(n) => Some((
-                TapRxToken {
-                    frame: &self.rx_buf[..n],
-                },
-                TapTxToken {
-                    iface: &self.iface,
-                    buf: &mut self.tx_buf,
-                },
-            )),
+            Ok(n) => {
+                self.wire.stamp(self.clock.now());
+                Some((
+                    TapRxToken {
+                        frame: &self.rx_buf[..n],
+                    },
+                    TapTxToken {
+                        iface: &self.iface,
+                        buf: &mut self.tx_buf,
+                        clock: &self.clock,
+                        wire: &self.wire,
+                    },
+                ))
+            }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
             Err(e) => {
                 log::warn!("reading from {}: {e}", self.iface.name());
@@ -212,6 +233,8 @@ impl Device for TapDevice {
         Some(TapTxToken {
             iface: &self.iface,
             buf: &mut self.tx_buf,
+            clock: &self.clock,
+            wire: &self.wire,
         })
     }
 
@@ -236,6 +259,8 @@ impl RxToken for TapRxToken<'_> {
 pub struct TapTxToken<'a> {
     iface: &'a tun_tap::Iface,
     buf: &'a mut Vec<u8>,
+    clock: &'a RealClock,
+    wire: &'a WireTime,
 }
 
 impl TxToken for TapTxToken<'_> {
@@ -247,6 +272,7 @@ impl TxToken for TapTxToken<'_> {
         if let Err(e) = self.iface.send(&self.buf[..len]) {
             log::debug!("writing {len} bytes to {}: {e}", self.iface.name());
         }
+        self.wire.stamp(self.clock.now());
         r
     }
 }
