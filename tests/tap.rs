@@ -650,6 +650,31 @@ fn errors_are_one_line_that_says_what_to_do() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--mtu"));
+    // Values the flags' syntax allows but that cannot work: one line each, before any
+    // tap is touched.
+    for (args, says) in [
+        (
+            &["--tap", "bad name"][..],
+            "--tap \"bad name\" is not a usable interface name",
+        ),
+        (
+            &["--tap", "tap0123456789abc"],
+            "16 bytes long and Linux allows 15",
+        ),
+        (
+            &["--request-timeout", "0"],
+            "--request-timeout 0 would answer 408",
+        ),
+        (&["--loss", "0.005"], "--loss 0.005 is not a whole percent"),
+    ] {
+        let out = t.ns.cmd(BIN).arg("serve").args(args).output().unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(says) && err.lines().count() == 1,
+            "{args:?}: {err}"
+        );
+    }
     // The first taplab still serves.
     assert!(!t.get("/").is_empty());
 }
