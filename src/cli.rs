@@ -115,9 +115,12 @@ pub struct ServeArgs {
     /// Print every frame's listing line and both ends' TCP state changes as they happen
     #[arg(long)]
     pub trace: bool,
-    /// Hold each frame until Enter (c: run freely, q: quit); our timers are frozen meanwhile
+    /// Hold each TCP segment of --port until a key (Enter, space or n: next; c: run freely; q: quit); our timers are frozen meanwhile
     #[arg(long)]
     pub step: bool,
+    /// As --step, but every frame waits: ARP, IPv6 neighbour discovery, … too
+    #[arg(long)]
+    pub step_all: bool,
     #[command(flatten)]
     pub knobs: KnobArgs,
 }
@@ -179,7 +182,13 @@ impl ServeArgs {
             loss,
             seed: self.seed,
             trace: self.trace,
-            step: self.step,
+            step: if self.step_all {
+                Some(crate::step::Holds::Everything)
+            } else if self.step {
+                Some(crate::step::Holds::TcpPort(self.port))
+            } else {
+                None
+            },
         })
     }
 }

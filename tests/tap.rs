@@ -1109,13 +1109,44 @@ fn trace_prints_the_listing_and_both_ends_states_live() {
     assert!(syn < rcvd && rcvd < synack, "{log}");
 }
 
+/// Prompts step mode has shown so far.
+fn prompts(t: &Taplab) -> usize {
+    t.log().matches("[Enter, space or n] next").count()
+}
+
+/// Waits up to 5 s for more than `before` prompts; returns the count.
+fn next_prompt(t: &Taplab, before: usize) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while prompts(t) <= before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    prompts(t)
+}
+
+/// The listing line shown just before the last prompt.
+fn held_line(t: &Taplab) -> String {
+    let log = t.log();
+    let at = log.rfind("[Enter, space or n] next").unwrap_or(0);
+    log[..at]
+        .lines()
+        .rev()
+        .find(|l| l.contains(" TCP ") || l.contains(" HTTP ") || l.contains(" ARP "))
+        .unwrap_or("")
+        .to_string()
+}
+
 #[test]
-fn step_mode_holds_every_frame_until_released() {
+fn step_mode_holds_the_connection_one_frame_per_answer() {
     use std::io::Write;
     let dir = TempDir::new("step");
     let pcap = dir.path().join("step.pcap");
     let mut t = Taplab::start_with_stdin(&["--step", "--pcap", pcap.to_str().unwrap()]);
-    let prompts = |t: &Taplab| t.log().matches("[Enter] release").count();
+    assert!(
+        t.wait_log("ARP does not wait", Duration::from_secs(2))
+            && t.log().contains("the kernel's are not"),
+        "the start warns about the kernel's timers:\n{}",
+        t.log()
+    );
     let mut curl =
         t.ns.cmd("curl")
             .args(["-sS", "--max-time", "30", "-o"])
@@ -1123,31 +1154,25 @@ fn step_mode_holds_every_frame_until_released() {
             .arg(format!("{URL}/"))
             .spawn()
             .unwrap();
-    // The first frame waits; nothing gets through while nobody presses Enter.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while prompts(&t) == 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(prompts(&t), 1, "{}", t.log());
+    // The first frame that waits is the SYN: the kernel's ARP (and its IPv6 chatter) are
+    // listed but pass.
+    assert_eq!(next_prompt(&t, 0), 1, "{}", t.log());
+    assert!(held_line(&t).contains("[SYN]"), "{}", t.log());
+    assert!(t.log().contains("Who has 192.168.69.1?"), "{}", t.log());
+    // Held: nothing more is shown, and curl cannot finish, while nobody answers. The SYN
+    // waits 0.5 s (less than the kernel's 1 s SYN timer).
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(prompts(&t), 1, "held: still one frame shown");
-    assert!(
-        curl.try_wait().unwrap().is_none(),
-        "curl cannot finish while frames are held"
-    );
-    // Enter releases one frame at a time, up to the SYN-ACK, which we hold 1.5 s.
-    let mut released = 0;
-    while !t.log().contains("[SYN, ACK]") && released < 40 {
-        let before = prompts(&t);
-        writeln!(t.stdin.as_mut().unwrap()).unwrap();
-        released += 1;
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while prompts(&t) == before && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-    assert!(t.log().contains("[SYN, ACK]"), "{}", t.log());
-    std::thread::sleep(Duration::from_millis(1500));
+    assert!(curl.try_wait().unwrap().is_none(), "curl cannot finish");
+    // Three answers at once release one frame: the two typed ahead answer nothing.
+    t.stdin.as_mut().unwrap().write_all(b"\n\n\n").unwrap();
+    assert_eq!(next_prompt(&t, 1), 2, "{}", t.log());
+    assert!(held_line(&t).contains("[SYN, ACK]"), "{}", t.log());
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(prompts(&t), 2, "type-ahead released frames:\n{}", t.log());
+    // One at a time again: the kernel's ACK is next.
+    writeln!(t.stdin.as_mut().unwrap()).unwrap();
+    assert_eq!(next_prompt(&t, 2), 3, "{}", t.log());
     // c: run freely from here; the page arrives.
     writeln!(t.stdin.as_mut().unwrap(), "c").unwrap();
     assert!(curl.wait().unwrap().success());
@@ -1156,8 +1181,8 @@ fn step_mode_holds_every_frame_until_released() {
         std::fs::read(www().join("index.html")).unwrap()
     );
     assert!(t.wait_log("running freely", Duration::from_secs(2)));
-    // Our timers were frozen while we held the SYN-ACK: in our capture (the stack's
-    // clock) the SYN-ACK follows the SYN at once, though 1.5 s passed for the kernel.
+    // The capture has wire times: the SYN-ACK left 0.5 s after the SYN arrived, as it did
+    // on tap0 (our stack's own clock stood still meanwhile).
     let frames = read_pcap(&pcap);
     let is = |f: &Vec<u8>, flags: u8| {
         f.len() > 47 && f[12..14] == [8, 0] && f[23] == 6 && f[47] == flags
@@ -1165,12 +1190,117 @@ fn step_mode_holds_every_frame_until_released() {
     let syn = frames.iter().find(|(_, f)| is(f, 0x02)).expect("SYN").0;
     let synack = frames.iter().find(|(_, f)| is(f, 0x12)).expect("SYN-ACK").0;
     assert!(
-        synack - syn < 200_000,
-        "SYN-ACK {} µs after the SYN in stack time",
+        synack - syn >= 500_000,
+        "SYN-ACK {} µs after the SYN on the wire",
         synack - syn
     );
-    // q quits cleanly (the tap goes away).
     drop(t.stdin.take());
     let st = t.terminate().expect("exits");
     assert!(st.success());
+}
+
+#[test]
+fn step_all_holds_every_frame_and_its_neighbour_advice_works() {
+    use std::io::Write;
+    let mut t = Taplab::start_with_stdin(&["--step-all"]);
+    assert!(
+        t.wait_log("gives up on ARP after ~3 s", Duration::from_secs(2)),
+        "{}",
+        t.log()
+    );
+    // The advice: give the kernel our MAC, so that it never has to ask.
+    let log = t.log();
+    let advice = log
+        .lines()
+        .find_map(|l| l.split("second terminal: ").nth(1))
+        .expect("the ip neigh command")
+        .to_string();
+    let words: Vec<&str> = advice.split_whitespace().collect();
+    assert_eq!(words[..3], ["ip", "neigh", "replace"], "{advice}");
+    t.ns.run("ip", &words[1..]);
+    let mut curl =
+        t.ns.cmd("curl")
+            .args(["-sS", "--max-time", "30", "-o", "/dev/null"])
+            .arg(format!("{URL}/"))
+            .spawn()
+            .unwrap();
+    // Every frame waits now, not only TCP: answer one by one up to the request.
+    let mut held = Vec::new();
+    let mut shown = 0;
+    while !held_line(&t).contains("GET / HTTP/1.1") && held.len() < 40 {
+        shown = next_prompt(&t, shown);
+        held.push(held_line(&t));
+        writeln!(t.stdin.as_mut().unwrap()).unwrap();
+    }
+    assert!(held_line(&t).contains("GET / HTTP/1.1"), "{}", t.log());
+    // Our own ARP for the kernel's MAC waited like the rest; the kernel asked nothing.
+    assert!(held.iter().any(|l| l.contains(" ARP ")), "{held:#?}");
+    assert!(!t.log().contains("Who has 192.168.69.1?"), "{}", t.log());
+    writeln!(t.stdin.as_mut().unwrap(), "c").unwrap();
+    assert!(curl.wait().unwrap().success());
+    drop(t.stdin.take());
+    assert!(t.terminate().expect("exits").success());
+}
+
+#[test]
+fn step_mode_on_a_terminal_answers_single_keys() {
+    use std::io::Write;
+    let mut t = Taplab::start_on_terminal(&["--step"]);
+    let mut curl =
+        t.ns.cmd("curl")
+            .args(["-sS", "--max-time", "30", "-o", "/dev/null"])
+            .arg(format!("{URL}/"))
+            .spawn()
+            .unwrap();
+    assert_eq!(next_prompt(&t, 0), 1, "{}", t.log());
+    assert!(held_line(&t).contains("[SYN]"), "{}", t.log());
+    // One key, no Enter: the next frame. Keys typed ahead ("nnn" at once) count once.
+    t.stdin.as_mut().unwrap().write_all(b"nnn").unwrap();
+    t.stdin.as_mut().unwrap().flush().unwrap();
+    assert_eq!(next_prompt(&t, 1), 2, "{}", t.log());
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(prompts(&t), 2, "type-ahead released frames:\n{}", t.log());
+    // A key that means nothing is answered with the keys, and not echoed.
+    t.stdin.as_mut().unwrap().write_all(b"x").unwrap();
+    t.stdin.as_mut().unwrap().flush().unwrap();
+    assert!(
+        t.wait_log("keys: Enter, space or n", Duration::from_secs(3)),
+        "{}",
+        t.log()
+    );
+    assert!(
+        !t.log().lines().any(|l| l.trim() == "x"),
+        "echoed:\n{}",
+        t.log()
+    );
+    // q: quit, the tap goes away, and taplab exits cleanly.
+    t.stdin.as_mut().unwrap().write_all(b"q").unwrap();
+    t.stdin.as_mut().unwrap().flush().unwrap();
+    assert!(
+        t.wait_log("quitting", Duration::from_secs(3)),
+        "{}",
+        t.log()
+    );
+    assert!(
+        t.wait_log("stopped; removed tap0", Duration::from_secs(5)),
+        "{}",
+        t.log()
+    );
+    let _ = curl.kill();
+    let _ = curl.wait();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(st) = t.child.try_wait().unwrap() {
+            break Some(st);
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{status:?}\n{}",
+        t.log()
+    );
 }

@@ -148,6 +148,16 @@ impl Taplab {
         Self::start_opts(Netns::new(), args, None, true)
     }
 
+    /// Like [`Taplab::start_with_stdin`], but taplab's stdin and stdout are a terminal (a
+    /// pseudo-terminal from python3's pty module, which copies the test's pipe to it and
+    /// the terminal's output back), as when a user types at it. Its exit status is
+    /// taplab's.
+    pub fn start_on_terminal(args: &[&str]) -> Taplab {
+        const PTY: &str =
+            "import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))";
+        Self::start_opts(Netns::new(), args, Some(&["python3", "-c", PTY]), true)
+    }
+
     /// Starts taplab in `ns`, optionally through a wrapper command (e.g. setpriv).
     pub fn start_in(ns: Netns, args: &[&str], wrapper: Option<&[&str]>) -> Taplab {
         Self::start_opts(ns, args, wrapper, false)
