@@ -1224,12 +1224,16 @@ fn step_all_holds_every_frame_and_its_neighbour_advice_works() {
             .arg(format!("{URL}/"))
             .spawn()
             .unwrap();
-    // Every frame waits now, not only TCP: answer one by one up to the request.
+    // Every frame waits now, not only TCP: answer one by one up to the request (each
+    // answer after its prompt: one typed ahead would answer nothing).
     let mut held = Vec::new();
     let mut shown = 0;
-    while !held_line(&t).contains("GET / HTTP/1.1") && held.len() < 40 {
+    loop {
         shown = next_prompt(&t, shown);
         held.push(held_line(&t));
+        if held_line(&t).contains("GET / HTTP/1.1") || held.len() >= 40 {
+            break;
+        }
         writeln!(t.stdin.as_mut().unwrap()).unwrap();
     }
     assert!(held_line(&t).contains("GET / HTTP/1.1"), "{}", t.log());

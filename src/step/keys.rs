@@ -17,9 +17,9 @@ use rustix::termios::{
     LocalModes, OptionalActions, QueueSelector, SpecialCodeIndex, Termios, tcflush, tcgetattr,
     tcsetattr,
 };
-use std::io::{BufRead, IsTerminal, Read};
+use std::io::{BufRead, IsTerminal};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
 /// What the user answered at a step.
@@ -115,10 +115,13 @@ impl Keyboard {
     /// Standard input: single keys on a terminal, else lines.
     pub fn stdin() -> Keyboard {
         let stdin = std::io::stdin();
+        // Our buffer as large as std's own for stdin (8 KiB): each fill is then one read
+        // of the terminal or pipe, which is what the times of the answers rely on.
+        let reader = std::io::BufReader::with_capacity(8 * 1024, std::io::stdin());
         if stdin.is_terminal() {
             match RawTerminal::enter() {
                 Ok(t) => {
-                    let mut k = Keyboard::keys(stdin);
+                    let mut k = Keyboard::keys(reader);
                     k.terminal = Some(t);
                     return k;
                 }
@@ -127,50 +130,64 @@ impl Keyboard {
                 ),
             }
         }
-        Keyboard::lines(std::io::BufReader::new(stdin))
+        Keyboard::lines(reader)
     }
 
     /// Each line of `input` is one answer.
     pub fn lines(input: impl BufRead + Send + 'static) -> Keyboard {
-        Keyboard::spawn(move |tx| {
-            for l in input.lines() {
-                let input = match l {
-                    Ok(l) => line(&l),
-                    // Not UTF-8: not an answer, but the input goes on.
-                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Input::Unknown,
-                    Err(_) => Input::End,
-                };
-                if send(&tx, input).is_err() || input == Input::End {
-                    return;
+        let mut partial = Vec::new();
+        Keyboard::spawn(input, move |chunk, out| {
+            for &b in chunk {
+                if b == b'\n' {
+                    out.push(line(&String::from_utf8_lossy(&partial)));
+                    partial.clear();
+                } else {
+                    partial.push(b);
                 }
             }
-            let _ = send(&tx, Input::End);
         })
     }
 
     /// Each byte of `input` is one key.
-    pub fn keys(mut input: impl Read + Send + 'static) -> Keyboard {
-        Keyboard::spawn(move |tx| {
-            let mut buf = [0u8; 64];
+    pub fn keys(input: impl BufRead + Send + 'static) -> Keyboard {
+        Keyboard::spawn(input, |chunk, out| {
+            out.extend(chunk.iter().map(|&b| key(b)))
+        })
+    }
+
+    /// Reads `input` on a thread of its own; `split` turns each chunk read into inputs.
+    /// Everything from one read carries the time that read returned: keys that arrived
+    /// together were typed together, however late the thread hands them on.
+    fn spawn(
+        mut input: impl BufRead + Send + 'static,
+        mut split: impl FnMut(&[u8], &mut Vec<Input>) + Send + 'static,
+    ) -> Keyboard {
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let mut inputs = Vec::new();
             loop {
-                let n = match input.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
+                // All of a chunk is consumed below, so each fill_buf is one read.
+                let chunk = match input.fill_buf() {
+                    Ok([]) => break,
+                    Ok(c) => c,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
                 };
-                for &b in &buf[..n] {
-                    let input = key(b);
-                    if send(&tx, input).is_err() || input == Input::End {
+                let at = Instant::now();
+                split(chunk, &mut inputs);
+                let n = chunk.len();
+                input.consume(n);
+                for input in inputs.drain(..) {
+                    if tx.send(Typed { at, input }).is_err() || input == Input::End {
                         return;
                     }
                 }
             }
-            let _ = send(&tx, Input::End);
-        })
-    }
-
-    fn spawn(read: impl FnOnce(Sender<Typed>) + Send + 'static) -> Keyboard {
-        let (tx, rx) = channel();
-        std::thread::spawn(move || read(tx));
+            let _ = tx.send(Typed {
+                at: Instant::now(),
+                input: Input::End,
+            });
+        });
         Keyboard {
             typed: rx,
             ended: false,
@@ -229,18 +246,11 @@ impl Keyboard {
     }
 }
 
-fn send(tx: &Sender<Typed>, input: Input) -> Result<(), ()> {
-    tx.send(Typed {
-        at: Instant::now(),
-        input,
-    })
-    .map_err(|_| ())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Cursor;
+    use std::sync::mpsc::Sender;
 
     fn ask(k: &mut Keyboard, shown: Instant) -> Option<Answer> {
         k.ask(shown, &AtomicBool::new(false), &mut || {})
@@ -309,6 +319,20 @@ mod tests {
         })
         .unwrap();
         assert_eq!(ask(&mut k, shown + Duration::from_secs(1)), None);
+    }
+
+    #[test]
+    fn answers_read_together_answer_one_prompt() {
+        // Three Enters in one write (or three keys in one read) answer the prompt shown
+        // before they came, and not the next one, however late the thread hands them on.
+        for mut k in [
+            Keyboard::lines(Cursor::new("\n\n\n".to_string())),
+            Keyboard::keys(Cursor::new(b"nnn".to_vec())),
+        ] {
+            let first = Instant::now() - Duration::from_secs(1);
+            assert_eq!(ask(&mut k, first), Some(Answer::Next));
+            assert_eq!(ask(&mut k, Instant::now()), None, "only the end is left");
+        }
     }
 
     #[test]

@@ -209,7 +209,7 @@ mod tests {
         let stop = Arc::new(AtomicBool::new(true));
         // Input that never ends: a reader blocked on a pipe nobody writes.
         let (reader, _writer) = std::io::pipe().unwrap();
-        let kb = Keyboard::keys(reader);
+        let kb = Keyboard::keys(std::io::BufReader::new(reader));
         let mut h = Hold::new(kb, Holds::Everything, paused, stop.clone());
         h.hold();
         assert!(!h.stepping && stop.load(Ordering::Relaxed));
@@ -221,7 +221,7 @@ mod tests {
         let stop = Arc::new(AtomicBool::new(false));
         let (reader, mut writer) = std::io::pipe().unwrap();
         let mut h = Hold::new(
-            Keyboard::keys(reader),
+            Keyboard::keys(std::io::BufReader::new(reader)),
             Holds::Everything,
             paused,
             stop.clone(),
