@@ -189,7 +189,12 @@ fn serve_loop(
     if let Some(holds) = opts.step {
         print!(
             "{}",
-            crate::step::banner(holds, &host.name, opts.addr4.address(), SERVER_MAC)
+            crate::step::banner(
+                holds,
+                &host.name,
+                (opts.addr4.address(), opts.addr6.address()),
+                SERVER_MAC
+            )
         );
     }
     let _ = std::io::stdout().flush();

@@ -1218,6 +1218,16 @@ fn step_all_holds_every_frame_and_its_neighbour_advice_works() {
     let words: Vec<&str> = advice.split_whitespace().collect();
     assert_eq!(words[..3], ["ip", "neigh", "replace"], "{advice}");
     t.ns.run("ip", &words[1..]);
+    // And the IPv6 one is accepted as printed.
+    let advice6 = log
+        .lines()
+        .find_map(|l| l.split("likewise: ").nth(1))
+        .expect("the ip -6 neigh command")
+        .trim_end_matches(')')
+        .to_string();
+    let words6: Vec<&str> = advice6.split_whitespace().collect();
+    assert_eq!(words6[..4], ["ip", "-6", "neigh", "replace"], "{advice6}");
+    t.ns.run("ip", &words6[1..]);
     let mut curl =
         t.ns.cmd("curl")
             .args(["-sS", "--max-time", "30", "-o", "/dev/null"])

@@ -20,7 +20,7 @@ use crate::clock::{Clock, RealClock};
 use crate::device::frame::tcp_span;
 use keys::{Answer, Keyboard};
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{EthernetAddress, Ipv4Address, TcpPacket};
+use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv6Address, TcpPacket};
 use std::cell::Cell;
 use std::io::Write;
 use std::rc::Rc;
@@ -70,9 +70,14 @@ impl Holds {
 }
 
 /// The lines `serve --step` prints before it starts: what waits, the keys, and the
-/// kernel's timers that keep running (with what to do about them). `tap`, `addr` and `mac`
-/// are ours, for the neighbour entry the kernel can be given.
-pub fn banner(holds: Holds, tap: &str, addr: Ipv4Address, mac: EthernetAddress) -> String {
+/// kernel's timers that keep running (with what to do about them). `tap`, the addresses
+/// and `mac` are ours, for the neighbour entries the kernel can be given.
+pub fn banner(
+    holds: Holds,
+    tap: &str,
+    (addr4, addr6): (Ipv4Address, Ipv6Address),
+    mac: EthernetAddress,
+) -> String {
     let what = match holds {
         Holds::Everything => "every frame waits".to_string(),
         Holds::TcpPort(p) => format!(
@@ -86,7 +91,8 @@ pub fn banner(holds: Holds, tap: &str, addr: Ipv4Address, mac: EthernetAddress) 
         "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
         m[0], m[1], m[2], m[3], m[4], m[5]
     );
-    let neigh = format!("ip neigh replace {addr} lladdr {mac} dev {tap} nud permanent");
+    let neigh = format!("ip neigh replace {addr4} lladdr {mac} dev {tap} nud permanent");
+    let neigh6 = format!("ip -6 neigh replace {addr6} lladdr {mac} dev {tap} nud permanent");
     let mut s = format!(
         "step mode: {what} after its line is shown, before it goes on.\n\
          \x20 keys: Enter, space or n: next frame; c: run freely; q: quit\n\
@@ -98,7 +104,8 @@ pub fn banner(holds: Holds, tap: &str, addr: Ipv4Address, mac: EthernetAddress) 
         Holds::Everything => s.push_str(&format!(
             "\x20 - the kernel gives up on ARP after ~3 s (three tries, 1 s apart) and the \
              connection fails: press c through the ARP, or first give the kernel our MAC, as \
-             root in a second terminal: {neigh}\n"
+             root in a second terminal: {neigh}\n\
+             \x20   (IPv6 neighbour discovery likewise: {neigh6})\n"
         )),
         Holds::TcpPort(_) => s.push_str(
             "\x20 - ARP does not wait, so the kernel's ~3 s ARP timeout cannot run out\n",
@@ -255,7 +262,7 @@ mod tests {
     #[test]
     fn the_banner_says_what_to_do_about_the_kernels_timers() {
         let mac = crate::network::SERVER_MAC;
-        let addr = crate::network::SERVER_V4;
+        let addr = (crate::network::SERVER_V4, crate::network::SERVER_V6);
         let b = banner(Holds::Everything, "tap0", addr, mac);
         assert!(b.contains("gives up on ARP after ~3 s"), "{b}");
         assert!(
