@@ -1,7 +1,8 @@
 //! Command-line interface: clap definitions and the translation of flags into the
 //! library's option structs. Kept thin: parsing and validation here, work elsewhere.
 //!
-//! Every error reaches the user as one line, `taplab: error: …`, saying what to do.
+//! Every error reaches the user as one line, `taplab: error: …`, saying what to do: ours
+//! with exit code 1, clap's (a flag's syntax) with clap's exit code 2.
 
 use crate::knobs::{KnobArgs, parse_secs};
 use crate::serve::{self, ServeOptions};
@@ -215,11 +216,34 @@ fn loss_percent(p: f64) -> Result<u8, String> {
     Ok(percent as u8)
 }
 
+/// clap's message on one line: its first line, and where the flags are explained.
+fn clap_one_line(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("bad arguments");
+    // The subcommand, to point at its own --help (a look at argv for the message only).
+    let sub = std::env::args()
+        .nth(1)
+        .filter(|a| ["serve", "lab", "trace"].contains(&a.as_str()))
+        .map_or(String::new(), |a| format!(" {a}"));
+    format!(
+        "{} (see taplab{sub} --help)",
+        first.trim_start_matches("error: ")
+    )
+}
+
 /// Parses the command line, runs it, and returns the process exit code.
 pub fn main() -> i32 {
     // One parse of the command line; the lab also needs the matches themselves (which
     // flags the user typed, against its scenarios' presets).
-    let matches = Cli::command().get_matches();
+    let matches = match Cli::command().try_get_matches() {
+        Ok(m) => m,
+        // --help and --version are not errors: clap prints them and exits 0.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            eprintln!("taplab: error: {}", clap_one_line(&e));
+            return 2;
+        }
+    };
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // A script's report is its output; the per-connection info lines (with wall-clock
     // stamps) would only interleave with it, so scripts log warnings only by default.
