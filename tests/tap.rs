@@ -19,7 +19,7 @@ fn page_and_every_asset_arrive_byte_equal() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert!(names.len() >= 4, "www/ has {names:?}");
+    assert!(names.len() >= 4, "the site has {names:?}");
     for name in &names {
         let body = t.get(&format!("/{name}"));
         let want = std::fs::read(www().join(name)).unwrap();

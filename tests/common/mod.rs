@@ -137,7 +137,7 @@ pub struct Taplab {
 }
 
 impl Taplab {
-    /// Starts `taplab serve ARGS` (site: the repo's www/ unless ARGS has --www) in a new
+    /// Starts `taplab serve ARGS` (site: the fixture copy of www/, tests/site, unless ARGS has --www) in a new
     /// namespace and waits for its ready line.
     pub fn start(args: &[&str]) -> Taplab {
         Self::start_in(Netns::new(), args, None)
