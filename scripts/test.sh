@@ -26,6 +26,9 @@ have setpriv || need+=(util-linux)
 have chromium || need+=(chromium)
 have rsvg-convert || need+=(librsvg2-bin)
 have xmllint || need+=(libxml2-utils)
+# tests/site.rs personalises a copy of the site with scripts/make-audio.sh.
+have espeak-ng || need+=(espeak-ng)
+have sox || need+=(sox)
 fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
 if [ ${#need[@]} -gt 0 ]; then
     echo "scripts/test.sh: installing ${need[*]}"

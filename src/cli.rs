@@ -1,11 +1,12 @@
 //! Command-line interface: clap definitions and the translation of flags into the
 //! library's option structs. Kept thin: parsing and validation here, work elsewhere.
 //!
-//! Every error reaches the user as one line, `taplab: error: …`, saying what to do.
+//! Every error reaches the user as one line, `taplab: error: …`, saying what to do: ours
+//! with exit code 1, clap's (a flag's syntax) with clap's exit code 2.
 
 use crate::knobs::{KnobArgs, parse_secs};
 use crate::serve::{self, ServeOptions};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use smoltcp::wire::{Ipv4Cidr, Ipv6Cidr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -95,7 +96,7 @@ impl TraceArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
-    /// Tap device to create, or attach to if it exists (e.g. made by scripts/tap-up.sh)
+    /// Tap device to create, or attach to if it exists (e.g. made by scripts/tap-up.sh); at most 15 bytes
     #[arg(long, default_value = "tap0", value_name = "NAME")]
     pub tap: String,
     /// Our (smoltcp's) IPv4 address and prefix
@@ -124,7 +125,7 @@ pub struct ServeArgs {
     /// Write every frame, both directions, to this pcap file (what tcpdump on the tap sees)
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
-    /// Drop this fraction of frames in each direction, e.g. 0.1 (smoltcp's FaultInjector; whole percents)
+    /// Drop this fraction of frames in each direction, e.g. 0.1 (smoltcp's FaultInjector: whole percents only)
     #[arg(long, default_value_t = 0.0, value_name = "P")]
     pub loss: f64,
     /// Seed for --loss (random when not given)
@@ -133,9 +134,12 @@ pub struct ServeArgs {
     /// Print every frame's listing line and both ends' TCP state changes as they happen
     #[arg(long)]
     pub trace: bool,
-    /// Hold each frame until Enter (c: run freely, q: quit); our timers are frozen meanwhile
+    /// Hold each TCP segment of --port until a key (Enter, space or n: next; c: run freely; q: quit); our timers are frozen meanwhile
     #[arg(long)]
     pub step: bool,
+    /// As --step, but every frame waits: ARP, IPv6 neighbour discovery, … too
+    #[arg(long)]
+    pub step_all: bool,
     #[command(flatten)]
     pub knobs: KnobArgs,
 }
@@ -170,19 +174,14 @@ impl ServeArgs {
                 self.addr6, self.host_addr6
             ));
         }
-        if !(0.0..1.0).contains(&self.loss) {
-            return Err(format!(
-                "--loss {} is not a fraction between 0 and 1, e.g. 0.1",
-                self.loss
-            ));
+        crate::device::tap::check_name(&self.tap).map_err(|e| e.to_string())?;
+        if self.request_timeout.is_zero() {
+            return Err(
+                "--request-timeout 0 would answer 408 before any request could arrive: give seconds, e.g. 10"
+                    .into(),
+            );
         }
-        let loss = (self.loss * 100.0).round() as u8;
-        if self.loss > 0.0 && loss == 0 {
-            return Err(format!(
-                "--loss {} is below the 1 % steps smoltcp's FaultInjector takes: use 0.01 or more",
-                self.loss
-            ));
-        }
+        let loss = loss_percent(self.loss)?;
         let knobs = self.knobs.into_knobs()?;
         if loss > 0 && knobs.mtu > 1500 {
             return Err("--loss works on frames up to 1536 bytes (smoltcp's FaultInjector): use --mtu 1500 or less".into());
@@ -203,24 +202,94 @@ impl ServeArgs {
             loss,
             seed: self.seed,
             trace: self.trace,
-            step: self.step,
+            step: if self.step_all {
+                Some(crate::step::Holds::Everything)
+            } else if self.step {
+                Some(crate::step::Holds::TcpPort(self.port))
+            } else {
+                None
+            },
         })
     }
+}
+
+/// `--loss P` as the whole percent smoltcp's FaultInjector works in. A fraction between
+/// two percents is refused rather than rounded: the user would measure another loss than
+/// the one asked for.
+fn loss_percent(p: f64) -> Result<u8, String> {
+    if !(0.0..1.0).contains(&p) {
+        return Err(format!(
+            "--loss {p} is not a fraction between 0 and 1, e.g. 0.1"
+        ));
+    }
+    let percent = (p * 100.0).round();
+    if (p * 100.0 - percent).abs() > 1e-6 {
+        let (lo, hi) = ((p * 100.0).floor(), (p * 100.0).ceil());
+        return Err(format!(
+            "--loss {p} is not a whole percent, and smoltcp's FaultInjector drops in steps of \
+             1 %: use {} or {}",
+            lo / 100.0,
+            hi / 100.0
+        ));
+    }
+    Ok(percent as u8)
+}
+
+/// clap's message on one line: its first paragraph (a list of missing flags included),
+/// without the `error: ` prefix and the usage and tips after it.
+pub fn clap_message(text: &str) -> String {
+    let para: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let line = para.join(" ");
+    let line = line.trim_start_matches("error: ");
+    if line.is_empty() {
+        "bad arguments".into()
+    } else {
+        line.to_string()
+    }
+}
+
+/// clap's message on one line, and where the flags are explained.
+fn clap_one_line(e: &clap::Error) -> String {
+    // The subcommand, to point at its own --help (a look at argv for the message only).
+    let sub = std::env::args()
+        .nth(1)
+        .filter(|a| ["serve", "lab", "trace"].contains(&a.as_str()))
+        .map_or(String::new(), |a| format!(" {a}"));
+    format!("{} (see taplab{sub} --help)", clap_message(&e.to_string()))
 }
 
 /// Parses the command line, runs it, and returns the process exit code.
 pub fn main() -> i32 {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // `taplab lab sweep` has flags of its own besides the lab's: it reads its command
-    // line itself.
-    let cli = (!crate::lab::sweep::invoked(&argv)).then(Cli::parse);
+    // line itself. Everything else is parsed once; the lab also needs the matches
+    // themselves (which flags the user typed, against its scenarios' presets).
+    let parsed = if crate::lab::sweep::invoked(&argv) {
+        None
+    } else {
+        let matches = match Cli::command().try_get_matches_from(&argv) {
+            Ok(m) => m,
+            // --help and --version are not errors: clap prints them and exits 0.
+            Err(e) if !e.use_stderr() => e.exit(),
+            Err(e) => {
+                eprintln!("taplab: error: {}", clap_one_line(&e));
+                return 2;
+            }
+        };
+        let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        Some((cli, matches))
+    };
     // A script's report is its output; the per-connection info lines (with wall-clock
     // stamps) would only interleave with it, so scripts log warnings only by default.
     // The lab likewise, and its output must not depend on the wall clock at all: its log
     // lines carry no time.
-    let lab = cli
+    let lab = parsed
         .as_ref()
-        .is_none_or(|c| matches!(c.command, Command::Lab(_)));
+        .is_none_or(|(c, _)| matches!(c.command, Command::Lab(_)));
     let default_log = if lab { "taplab=warn" } else { "taplab=info" };
     let mut logger =
         env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_log));
@@ -230,13 +299,30 @@ pub fn main() -> i32 {
         logger.format_timestamp_millis();
     }
     logger.init();
-    let result = match cli.map(|c| c.command) {
-        None => crate::lab::sweep::main(argv),
-        Some(Command::Serve(args)) => args.into_options().and_then(serve::run).map(|()| 0),
-        Some(Command::Trace(args)) => crate::trace::run(&args.into_options()).map(|()| 0),
-        // The lab re-reads its own arguments: a scenario's preset goes in front of them.
-        Some(Command::Lab(_)) => crate::lab::main(argv),
+    let Some((cli, matches)) = parsed else {
+        return finish(crate::lab::sweep::main(argv));
     };
+    let result = match cli.command {
+        Command::Serve(args) => args.into_options().and_then(serve::run).map(|()| 0),
+        Command::Trace(args) => crate::trace::run(&args.into_options()).map(|()| 0),
+        Command::Lab(args) => match matches.subcommand_matches("lab") {
+            Some(given) => {
+                // The words after `lab`, for the pictures' captions.
+                let at = argv
+                    .iter()
+                    .skip(1)
+                    .position(|a| a == "lab")
+                    .map_or(argv.len(), |p| p + 2);
+                crate::lab::main(*args, given, &argv[at..])
+            }
+            None => Err("internal error: the lab's flags went missing".into()),
+        },
+    };
+    finish(result)
+}
+
+/// The exit code of a command's result, its error (if any) printed on one line.
+fn finish(result: Result<i32, String>) -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -295,6 +381,50 @@ mod tests {
                 .contains("same subnet")
         );
         assert!(serve(&["--mtu", "100"]).is_err());
+    }
+
+    /// The error for `args`, asserting it is one line and names `flag`.
+    fn one_line_error(args: &[&str], flag: &str) -> String {
+        let e = serve(args).unwrap_err();
+        assert!(!e.contains('\n'), "{args:?}: {e}");
+        assert!(e.contains(flag), "{args:?}: {e}");
+        e
+    }
+
+    #[test]
+    fn interface_names_linux_would_refuse_or_cut_are_refused() {
+        let e = one_line_error(&["--tap", "bad name"], "--tap");
+        assert!(e.contains("it contains ' '"), "{e}");
+        let e = one_line_error(&["--tap", "tap0123456789abc"], "--tap");
+        assert!(e.contains("16 bytes long and Linux allows 15"), "{e}");
+        for bad in ["", ".", "..", "a/b", "a:1", "tab\there"] {
+            one_line_error(&["--tap", bad], "--tap");
+        }
+        assert_eq!(serve(&["--tap", "tap012345678901"]).unwrap().tap.len(), 15);
+        assert_eq!(serve(&["--tap", "lab-tap_1"]).unwrap().tap, "lab-tap_1");
+    }
+
+    #[test]
+    fn a_zero_request_timeout_is_refused() {
+        let e = one_line_error(&["--request-timeout", "0"], "--request-timeout 0");
+        assert!(e.contains("408"), "{e}");
+        let o = serve(&["--request-timeout", "0.5"]).unwrap();
+        assert_eq!(o.request_timeout, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn loss_is_whole_percents_or_refused() {
+        assert_eq!(serve(&["--loss", "0.1"]).unwrap().loss, 10);
+        assert_eq!(serve(&["--loss", "0.07"]).unwrap().loss, 7);
+        assert_eq!(serve(&["--loss", "0"]).unwrap().loss, 0);
+        let e = one_line_error(&["--loss", "0.005"], "--loss 0.005");
+        assert!(
+            e.contains("whole percent") && e.contains("use 0 or 0.01"),
+            "{e}"
+        );
+        let e = one_line_error(&["--loss", "0.125"], "--loss 0.125");
+        assert!(e.contains("use 0.12 or 0.13"), "{e}");
+        one_line_error(&["--loss", "1"], "between 0 and 1");
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! state changes are not inferred: the server reports smoltcp's real states through
 //! [`StateObserver`], and they are printed as they happen.
 //! Both kinds are one [`StateChange`]; only the words differ. With a [`Hold`] (step
-//! mode) every frame waits for the user after its line.
+//! mode) each frame the hold wants (by default the served port's TCP segments) waits for
+//! the user after its line.
 
 use crate::device::capture::FrameObserver;
 use crate::server::StateObserver;
@@ -26,7 +27,7 @@ pub struct LiveTrace {
 }
 
 impl LiveTrace {
-    /// Prints to `out`; holds every frame when `hold` is given (step mode).
+    /// Prints to `out`; holds the frames `hold` wants, when given (step mode).
     pub fn new(out: Box<dyn Write>, hold: Option<Hold>) -> Self {
         LiveTrace {
             analyzer: Analyzer::new(ListingOptions::default()),
@@ -71,7 +72,7 @@ impl FrameObserver for LiveTrace {
             );
         }
         let _ = self.out.flush();
-        if let Some(h) = self.hold.as_mut() {
+        if let Some(h) = self.hold.as_mut().filter(|h| h.wants(frame)) {
             h.hold();
         }
     }

@@ -12,10 +12,12 @@ use crate::device::tap::{self, HostSide, TapDevice};
 use crate::http::Site;
 use crate::knobs::TcpKnobs;
 use crate::live::LiveTrace;
+use crate::network::SERVER_MAC;
 use crate::server::StateObserver;
 use crate::server_stack::{ServerSetup, ServerStack};
 use crate::stack::admission::Limits;
-use crate::step::{Hold, Keyboard, SteppedClock};
+use crate::step::keys::Keyboard;
+use crate::step::{Hold, Holds, SteppedClock};
 use smoltcp::time::Duration;
 use smoltcp::wire::{IpCidr, Ipv4Cidr, Ipv6Cidr};
 use std::cell::Cell;
@@ -49,8 +51,9 @@ pub struct ServeOptions {
     pub seed: Option<u32>,
     /// Print the listing and both ends' state changes live.
     pub trace: bool,
-    /// Hold every frame until the user releases it (implies the live listing).
-    pub step: bool,
+    /// Step mode: hold these frames until the user releases each (implies the live
+    /// listing).
+    pub step: Option<Holds>,
 }
 
 /// Runs until SIGINT/SIGTERM. Errors are one line that says what to do.
@@ -65,11 +68,10 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
     let mut observers: Vec<Rc<RefCell<dyn FrameObserver>>> = Vec::new();
     // Step mode: the stack's clock leaves out the time spent waiting at a frame.
     let paused = Rc::new(Cell::new(Duration::ZERO));
-    let live = (opts.trace || opts.step).then(|| {
-        let hold = opts.step.then(|| {
-            let keyboard = Keyboard::spawn(std::io::BufReader::new(std::io::stdin()));
-            Hold::new(keyboard, paused.clone(), stop.clone())
-        });
+    let live = (opts.trace || opts.step.is_some()).then(|| {
+        let hold = opts
+            .step
+            .map(|holds| Hold::new(Keyboard::stdin(), holds, paused.clone(), stop.clone()));
         Rc::new(RefCell::new(LiveTrace::new(
             Box::new(std::io::stdout()),
             hold,
@@ -117,7 +119,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
 
     let fd = tap.fd();
     log::info!("knobs: {}", opts.knobs);
-    let clock: Box<dyn Clock> = if opts.step {
+    let clock: Box<dyn Clock> = if opts.step.is_some() {
         Box::new(SteppedClock::new(paused))
     } else {
         Box::new(RealClock::new())
@@ -141,6 +143,8 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         request_timeout: opts.request_timeout,
         pcap: opts.pcap.clone(),
         observers,
+        // Frames are stamped as they cross tap0, as tcpdump stamps them.
+        wire_time: Some(tap.wire_time()),
         isn_key: (os_random_u64(), os_random_u64()),
         random_seed: os_random_u64(),
         loss: opts.loss,
@@ -185,10 +189,15 @@ fn serve_loop(
         host.name,
         opts.host4.address(),
     );
-    if opts.step {
-        println!(
-            "step mode: each frame waits before it is delivered; our timers are frozen meanwhile \
-             (the kernel's are not)"
+    if let Some(holds) = opts.step {
+        print!(
+            "{}",
+            crate::step::banner(
+                holds,
+                &host.name,
+                (opts.addr4.address(), opts.addr6.address()),
+                SERVER_MAC
+            )
         );
     }
     let _ = std::io::stdout().flush();

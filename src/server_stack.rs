@@ -4,8 +4,8 @@
 //!
 //! ```text
 //! device (tap0, the lab's wire end, the script's in-memory wire)
-//!  └ capture    smoltcp's PcapWriter + CaptureSink: the pcap file and the frame observers
-//!               (/tcpinfo's table, the live listing, the lab's recorder)
+//!  └ capture    Capture + CaptureSink: the pcap file and the frame observers (/tcpinfo's
+//!               table, the live listing, the lab's recorder), at the device's wire times
 //!     └ faults  smoltcp's FaultInjector (serve --loss; nothing without it)
 //!        └ knobs   the rewriting layer (ISN, MSS, options), told when a connection is gone
 //!           └ Stack   smoltcp Interface + connections + admission + edge guard
@@ -17,7 +17,7 @@
 //! step again.
 
 use crate::clock::Clock;
-use crate::device::capture::{CaptureFile, CaptureSink, FrameObserver};
+use crate::device::capture::{Capture, CaptureFile, CaptureSink, FrameObserver, WireTime};
 use crate::device::faults::Faults;
 use crate::device::knobs::{KnobsLayer, RewriteConfig};
 use crate::http::{HttpConfig, Site};
@@ -27,7 +27,7 @@ use crate::server::Server;
 use crate::stack::admission::Limits;
 use crate::stack::{Stack, StackConfig};
 use crate::tcpinfo::ConnTable;
-use smoltcp::phy::{Device, PcapMode, PcapWriter};
+use smoltcp::phy::Device;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{IpCidr, IpEndpoint, Ipv4Address, Ipv6Address};
 use std::cell::RefCell;
@@ -35,7 +35,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 /// The device chain under the stack, on top of the device `D`.
-pub type Chain<D> = KnobsLayer<Faults<PcapWriter<D, CaptureSink>>>;
+pub type Chain<D> = KnobsLayer<Faults<Capture<D>>>;
 
 /// Wake at least this often: `serve` notices signals, and every caller looks at
 /// connections whose timers are checked rather than scheduled.
@@ -59,6 +59,9 @@ pub struct ServerSetup {
     pub pcap: Option<PathBuf>,
     /// Told about every frame at the capture point, after `/tcpinfo`'s table.
     pub observers: Vec<Rc<RefCell<dyn FrameObserver>>>,
+    /// The device's own read/write times (the tap's); None: frames are stamped with the
+    /// clock given to `step` (the lab's virtual time).
+    pub wire_time: Option<WireTime>,
     /// Secret for the keyed ISN (RFC 6528).
     pub isn_key: (u64, u64),
     /// Seed for smoltcp's own random choices.
@@ -87,6 +90,7 @@ impl ServerSetup {
             request_timeout: std::time::Duration::from_secs(10),
             pcap: None,
             observers: Vec::new(),
+            wire_time: None,
             isn_key: (0, 0),
             random_seed: 0,
             loss: 0,
@@ -146,7 +150,7 @@ impl<D: Device> ServerStack<D> {
             )
         })?;
         let capture_file = sink.file();
-        let capture = PcapWriter::new(device, sink, PcapMode::Both);
+        let capture = Capture::new(device, sink, setup.wire_time);
         let faults = Faults::new(capture, setup.loss, setup.loss_seed);
         let mut rewrite = RewriteConfig::from_knobs(&setup.knobs, setup.isn_key, capacity);
         rewrite.stack_forgets = true;

@@ -43,10 +43,15 @@ impl Drop for Scratch {
     }
 }
 
-/// Runs `taplab lab ARGS` from the repository root (where www/ is).
+/// The site the goldens were made with: the fixture copy of www/ (tests/site/README.md).
+const SITE: &str = "tests/site";
+
+/// Runs `taplab lab ARGS` from the repository root, serving the fixture site unless ARGS
+/// names a `--www` (a later flag overrides an earlier one).
 fn lab(args: &[&str]) -> Output {
     Command::new(BIN)
         .arg("lab")
+        .args(["--www", SITE])
         .args(args)
         .current_dir(repo())
         .env_remove("RUST_LOG")
@@ -291,13 +296,14 @@ fn list_and_one_line_errors() {
         &["page-load", "--bandwidth", "fast"],
         &["page-load", "--www", "/nonexistent"],
     ] {
-        // Flag syntax is clap's (as for `serve`): its first line names the flag.
+        // Flag syntax is clap's (as for `serve`, exit code 2), the rest ours (1): one
+        // line either way, naming the flag.
         let out = lab(bad);
         let err = text(&out.stderr);
         assert_ne!(out.status.code(), Some(0), "{bad:?}");
         let flag = bad[1];
         assert!(
-            err.lines().next().is_some_and(|l| l.contains(flag)),
+            err.starts_with("taplab: error: ") && err.lines().count() == 1 && err.contains(flag),
             "{bad:?}: {err}"
         );
         assert!(out.stdout.is_empty(), "{bad:?}");
@@ -613,4 +619,33 @@ fn lossy_passes_for_seeds_1_to_100() {
         })
         .collect();
     assert!(failed.is_empty(), "{failed:#?}\n{}", text(&out.stdout));
+}
+
+#[test]
+fn a_preset_yields_to_the_users_conflicting_flag() {
+    // page-load's preset sets --client-window=131072, which needs window scaling: the
+    // user's --client-wscale off replaces it instead of being refused because of it.
+    let out = lab(&["page-load", "--client-wscale", "off"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("(your flags replace --client-window=131072)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("wscale off, window 65535"), "{stdout}");
+}
+
+#[test]
+fn options_prints_plain_numbers_and_zero_request_timeout_is_refused() {
+    let out = lab(&["options"]);
+    let verdict = text(&out.stdout).lines().last().unwrap_or("").to_string();
+    assert!(
+        verdict.contains("SYN: MSS=1460 WS=128 ") && !verdict.contains("Some("),
+        "{verdict}"
+    );
+    let out = lab(&["handshake", "--request-timeout", "0"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--request-timeout 0"), "{err}");
 }

@@ -8,9 +8,11 @@ use std::process::{Command, Output, Stdio};
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/examples");
 
+/// Runs `taplab lab --script ARGS` serving the fixture site (tests/site/README.md: the
+/// examples count the bytes of its index.html); a `--www` in ARGS comes later and wins.
 fn taplab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_taplab"))
-        .args(["lab", "--script"])
+        .args(["lab", "--www", "tests/site", "--script"])
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("RUST_LOG")
@@ -326,7 +328,7 @@ fn syntax_errors_point_at_line_and_column() {
 fn a_script_can_come_from_stdin() {
     let script = std::fs::read_to_string(Path::new(EXAMPLES).join("rst-closed-port.pkt")).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_taplab"))
-        .args(["lab", "--script", "-"])
+        .args(["lab", "--www", "tests/site", "--script", "-"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

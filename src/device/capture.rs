@@ -1,20 +1,31 @@
-//! The capture point: smoltcp's [`PcapWriter`](smoltcp::phy::PcapWriter) with a sink of
-//! ours, placed next to the tap so that it sees exactly the frames tcpdump on tap0 sees.
+//! The capture point: [`Capture`], a device middleware placed right above the tap (or the
+//! lab's wire end) so that it sees exactly the frames tcpdump on tap0 sees, in the order
+//! they cross it.
 //!
-//! [`CaptureSink`] receives every frame in both directions, timestamped with the stack's
-//! clock: a received frame before smoltcp gets it, a transmitted one before it reaches the
-//! tap. It writes the frame to the pcap file (if any) and hands it to each
-//! [`FrameObserver`] (live listing, step mode, per-connection statistics). The file is
-//! flushed once per step of the server, not per frame ([`CaptureFile::flush`], which the
-//! server side calls after every step, and on drop): whenever the process is stopped or
-//! waits for the network, the file holds every frame so far.
+//! Every frame, both directions, goes to one [`CaptureSink`]: it writes the frame to the
+//! pcap file (if any; the bytes of smoltcp's `PcapWriter`, whose [`PcapSink`] format it
+//! uses) and hands the frame to each [`FrameObserver`] (live listing, step mode,
+//! `/tcpinfo`'s table, the lab's recorder). The file is flushed once per step of the
+//! server, not per frame ([`CaptureFile::flush`], which the server side calls after every
+//! step, and on drop): whenever the process is stopped or waits for the network, the file
+//! holds every frame so far.
+//!
+//! A frame's timestamp is its wire time when the device knows it: the tap stamps a
+//! [`WireTime`] the moment it has read a frame from its fd or written one to it, so our
+//! capture and tcpdump's agree (and an ARP request and our reply get two stamps, not the
+//! one of the poll that handled both). A received frame is recorded before smoltcp gets
+//! it; a transmitted one once the device has taken it (it is copied first, since the
+//! device's buffer is gone by then). A device without wire times (the lab's and the
+//! script's virtual wires) gets the time smoltcp passed in: the virtual clock.
 //!
 //! smoltcp's own `PcapSink for Write` panics when a write fails; this one logs the error
 //! once and stops writing, and the stack goes on.
 
-use smoltcp::phy::PcapSink;
+use smoltcp::phy::{
+    Device, DeviceCapabilities, PacketMeta, PcapLinkType, PcapSink, RxToken, TxToken,
+};
 use smoltcp::time::Instant;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -25,9 +36,32 @@ pub trait FrameObserver {
     fn frame(&mut self, time: Instant, frame: &[u8]);
 }
 
+/// When the frame a device just read or wrote crossed its wire: set by the device, taken
+/// by the [`Capture`] above it (the two share it).
+#[derive(Debug, Clone, Default)]
+pub struct WireTime(Rc<Cell<Option<Instant>>>);
+
+impl WireTime {
+    pub fn new() -> WireTime {
+        WireTime::default()
+    }
+
+    /// The device has just read or written a frame, at `t`.
+    pub fn stamp(&self, t: Instant) {
+        self.0.set(Some(t));
+    }
+
+    /// The stamp of the frame just read or written, once.
+    fn take(&self) -> Option<Instant> {
+        self.0.take()
+    }
+}
+
 pub struct CaptureSink {
     file: CaptureFile,
     observers: Vec<Rc<RefCell<dyn FrameObserver>>>,
+    /// A transmitted frame, between the device taking it and its record.
+    held: Vec<u8>,
 }
 
 /// The pcap file of a [`CaptureSink`], shared with whoever flushes it.
@@ -95,12 +129,25 @@ impl CaptureSink {
                 failed: false,
             }))),
             observers,
+            held: Vec::new(),
         })
     }
 
     /// The file, for flushing it from outside the device chain.
     pub fn file(&self) -> CaptureFile {
         self.file.clone()
+    }
+
+    /// Keeps a copy of a transmitted frame until [`CaptureSink::record_held`].
+    fn hold(&mut self, frame: &[u8]) {
+        self.held.clear();
+        self.held.extend_from_slice(frame);
+    }
+
+    fn record_held(&mut self, time: Instant) {
+        let frame = std::mem::take(&mut self.held);
+        self.packet(time, &frame);
+        self.held = frame;
     }
 }
 
@@ -123,10 +170,120 @@ impl PcapSink for CaptureSink {
     }
 }
 
+/// The device `D` with every frame recorded in a [`CaptureSink`], stamped with its
+/// [`WireTime`] if `D` gives one, else with the time smoltcp passed in.
+pub struct Capture<D: Device> {
+    lower: D,
+    sink: RefCell<CaptureSink>,
+    wire: Option<WireTime>,
+}
+
+impl<D: Device> Capture<D> {
+    /// Writes the pcap's global header (Ethernet: the only medium taplab builds) at once.
+    pub fn new(lower: D, mut sink: CaptureSink, wire: Option<WireTime>) -> Capture<D> {
+        sink.global_header(PcapLinkType::Ethernet);
+        Capture {
+            lower,
+            sink: RefCell::new(sink),
+            wire,
+        }
+    }
+}
+
+impl<D: Device> Device for Capture<D> {
+    type RxToken<'a>
+        = CaptureRx<'a, D::RxToken<'a>>
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = CaptureTx<'a, D::TxToken<'a>>
+    where
+        Self: 'a;
+
+    fn receive(&mut self, now: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        let (rx, tx) = self.lower.receive(now)?;
+        // The device stamped the frame as it read it; a reply sent with `tx` gets its own.
+        let stamp = self.wire.as_ref().and_then(WireTime::take).unwrap_or(now);
+        Some((
+            CaptureRx {
+                token: rx,
+                sink: &self.sink,
+                stamp,
+            },
+            CaptureTx {
+                token: tx,
+                sink: &self.sink,
+                wire: self.wire.as_ref(),
+                now,
+            },
+        ))
+    }
+
+    fn transmit(&mut self, now: Instant) -> Option<Self::TxToken<'_>> {
+        let token = self.lower.transmit(now)?;
+        Some(CaptureTx {
+            token,
+            sink: &self.sink,
+            wire: self.wire.as_ref(),
+            now,
+        })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        self.lower.capabilities()
+    }
+}
+
+pub struct CaptureRx<'a, T: RxToken> {
+    token: T,
+    sink: &'a RefCell<CaptureSink>,
+    stamp: Instant,
+}
+
+impl<T: RxToken> RxToken for CaptureRx<'_, T> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        let (sink, stamp) = (self.sink, self.stamp);
+        self.token.consume(|frame| {
+            sink.borrow_mut().packet(stamp, frame);
+            f(frame)
+        })
+    }
+
+    fn meta(&self) -> PacketMeta {
+        self.token.meta()
+    }
+}
+
+pub struct CaptureTx<'a, T: TxToken> {
+    token: T,
+    sink: &'a RefCell<CaptureSink>,
+    wire: Option<&'a WireTime>,
+    now: Instant,
+}
+
+impl<T: TxToken> TxToken for CaptureTx<'_, T> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let sink = self.sink;
+        let r = self.token.consume(len, |frame| {
+            let r = f(frame);
+            sink.borrow_mut().hold(frame);
+            r
+        });
+        // The device has written the frame (and stamped it, if it can).
+        let stamp = self.wire.and_then(WireTime::take).unwrap_or(self.now);
+        sink.borrow_mut().record_held(stamp);
+        r
+    }
+
+    fn set_meta(&mut self, meta: PacketMeta) {
+        self.token.set_meta(meta)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use smoltcp::phy::{Device, Loopback, Medium, PcapMode, PcapWriter, RxToken, TxToken};
+    use smoltcp::phy::{Loopback, Medium};
 
     struct Count(usize);
     impl FrameObserver for Count {
@@ -135,13 +292,17 @@ mod tests {
         }
     }
 
+    fn scratch(tag: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("taplab-capture-{}-{tag}.pcap", std::process::id()))
+    }
+
     #[test]
     fn writes_a_pcap_frame_by_frame_and_tells_the_observer() {
-        let path = std::env::temp_dir().join(format!("taplab-capture-{}.pcap", std::process::id()));
+        let path = scratch("frames");
         let count = Rc::new(RefCell::new(Count(0)));
         let sink = CaptureSink::new(Some(&path), vec![count.clone()]).unwrap();
         let file = sink.file();
-        let mut dev = PcapWriter::new(Loopback::new(Medium::Ethernet), sink, PcapMode::Both);
+        let mut dev = Capture::new(Loopback::new(Medium::Ethernet), sink, None);
         let t = Instant::from_millis(1_500);
         dev.transmit(t).unwrap().consume(60, |b| b.fill(0xab));
         // Once flushed, the file holds the global header and one whole record.
@@ -160,6 +321,114 @@ mod tests {
     }
 
     #[test]
+    fn without_wire_times_the_file_has_smoltcps_pcap_bytes() {
+        // smoltcp's PcapWriter writes what its PcapSink methods make of each frame and the
+        // time passed in; the same methods on a Vec are the bytes to expect.
+        let path = scratch("same");
+        let sink = CaptureSink::new(Some(&path), Vec::new()).unwrap();
+        let file = sink.file();
+        let mut ours = Capture::new(Loopback::new(Medium::Ethernet), sink, None);
+        let mut want = Vec::new();
+        want.global_header(PcapLinkType::Ethernet);
+        for (i, len) in [60usize, 1514, 42].into_iter().enumerate() {
+            let t = Instant::from_micros(1_767_225_600_000_000 + 1234 * i as i64);
+            let frame: Vec<u8> = (0..len).map(|j| j as u8).collect();
+            ours.transmit(t)
+                .unwrap()
+                .consume(len, |b| b.copy_from_slice(&frame));
+            ours.receive(t).unwrap().0.consume(|_| ());
+            want.packet(t, &frame);
+            want.packet(t, &frame);
+        }
+        file.flush();
+        assert_eq!(std::fs::read(&path).unwrap(), want);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// A Loopback that stamps its wire as a tap does: on reading a frame and after
+    /// writing one, from a clock that ticks 7 µs per look.
+    struct Stamping {
+        inner: Loopback,
+        wire: WireTime,
+        clock: Rc<Cell<i64>>,
+    }
+
+    fn tick(clock: &Cell<i64>) -> Instant {
+        clock.set(clock.get() + 7);
+        Instant::from_micros(clock.get())
+    }
+
+    struct StampingTx<'a> {
+        inner: <Loopback as Device>::TxToken<'a>,
+        wire: WireTime,
+        clock: Rc<Cell<i64>>,
+    }
+
+    impl TxToken for StampingTx<'_> {
+        fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+            let r = self.inner.consume(len, f);
+            self.wire.stamp(tick(&self.clock));
+            r
+        }
+    }
+
+    impl Device for Stamping {
+        type RxToken<'a> = <Loopback as Device>::RxToken<'a>;
+        type TxToken<'a> = StampingTx<'a>;
+        fn receive(&mut self, now: Instant) -> Option<(Self::RxToken<'_>, StampingTx<'_>)> {
+            let (rx, tx) = self.inner.receive(now)?;
+            self.wire.stamp(tick(&self.clock));
+            let (wire, clock) = (self.wire.clone(), self.clock.clone());
+            Some((
+                rx,
+                StampingTx {
+                    inner: tx,
+                    wire,
+                    clock,
+                },
+            ))
+        }
+        fn transmit(&mut self, now: Instant) -> Option<StampingTx<'_>> {
+            let (wire, clock) = (self.wire.clone(), self.clock.clone());
+            self.inner
+                .transmit(now)
+                .map(|inner| StampingTx { inner, wire, clock })
+        }
+        fn capabilities(&self) -> DeviceCapabilities {
+            self.inner.capabilities()
+        }
+    }
+
+    /// Records (time, first byte) of every frame.
+    struct Times(Vec<(i64, u8)>);
+    impl FrameObserver for Times {
+        fn frame(&mut self, t: Instant, f: &[u8]) {
+            self.0.push((t.total_micros(), f[0]));
+        }
+    }
+
+    #[test]
+    fn frames_carry_the_devices_wire_times_not_the_polls() {
+        let times = Rc::new(RefCell::new(Times(Vec::new())));
+        let sink = CaptureSink::new(None, vec![times.clone()]).unwrap();
+        let wire = WireTime::new();
+        let dev = Stamping {
+            inner: Loopback::new(Medium::Ethernet),
+            wire: wire.clone(),
+            clock: Rc::new(Cell::new(1000)),
+        };
+        let mut cap = Capture::new(dev, sink, Some(wire));
+        // One poll at t = 5 µs: a frame out, read back in, and a reply on the same poll.
+        let poll = Instant::from_micros(5);
+        cap.transmit(poll).unwrap().consume(60, |b| b.fill(1));
+        let (rx, tx) = cap.receive(poll).unwrap();
+        rx.consume(|f| assert_eq!(f[0], 1));
+        tx.consume(60, |b| b.fill(2));
+        // Written at 1007, read at 1014, the reply written at 1021: three stamps.
+        assert_eq!(times.borrow().0, [(1007, 1), (1014, 1), (1021, 2)]);
+    }
+
+    #[test]
     fn a_failing_file_does_not_stop_the_stack() {
         // /dev/full fails every write: the sink must log and carry on, not panic.
         let mut sink = CaptureSink {
@@ -172,6 +441,7 @@ mod tests {
                 failed: false,
             }))),
             observers: Vec::new(),
+            held: Vec::new(),
         };
         sink.packet(Instant::from_millis(0), &[0u8; 100]);
         assert!(sink.file.0.borrow().failed);

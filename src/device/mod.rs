@@ -5,7 +5,7 @@
 //! virtual wire, [`sim::SimEnd`]), pass through any middlewares stacked on it (each one
 //! wraps the next, like smoltcp's own `Tracer` or `PcapWriter`), and reach the smoltcp
 //! `Interface`; frames the interface transmits go back down the same chain.
-//! [`capture::CaptureSink`] (the pcap and observers, via smoltcp's `PcapWriter`),
+//! [`capture::Capture`] (the pcap and observers, at the device's wire times),
 //! [`faults::Faults`] (`serve --loss`) and [`knobs::KnobsLayer`] (TCP rewriting for the
 //! knobs smoltcp has no setter for) are such middlewares.
 

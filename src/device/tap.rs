@@ -6,11 +6,17 @@
 //! are written to the fd one `write` each. The event loop sleeps on [`TapDevice::fd`] with
 //! `smoltcp::phy::wait`.
 //!
+//! Each read and each write is stamped with the real time right after the system call
+//! returns ([`TapDevice::wire_time`]): the capture above uses these wire times rather
+//! than the stack's time, which is read once per poll and may be held still (step mode).
+//!
 //! [`configure_host_side`] gives the kernel's end of the tap its addresses, MTU and link
 //! state, using iproute2's `ip` so that what taplab does is exactly what a user would type
 //! (and what [`HostSide::commands`] prints when taplab lacks the permission).
 //! No `unsafe` here: tun-tap does the ioctl.
 
+use super::capture::WireTime;
+use crate::clock::{Clock, RealClock};
 use smoltcp::phy::{Device, DeviceCapabilities, Medium, RxToken, TxToken};
 use smoltcp::time::Instant;
 use std::fmt;
@@ -37,6 +43,11 @@ pub enum TapError {
     /// An interface of that name exists but is not a tap.
     NotATap {
         name: String,
+    },
+    /// Linux would refuse the name, or cut it (see [`check_name`]).
+    BadName {
+        name: String,
+        why: String,
     },
     /// /dev/net/tun is missing.
     NoTunDevice,
@@ -74,6 +85,11 @@ impl fmt::Display for TapError {
                 "interface {name} exists but is not a tap device; remove it \
                  (`sudo ip link del {name}`) or use --tap with another name"
             ),
+            TapError::BadName { name, why } => write!(
+                f,
+                "--tap {name:?} is not a usable interface name ({why}): use up to 15 letters, \
+                 digits, '-' or '_', e.g. --tap tap0"
+            ),
             TapError::NoTunDevice => write!(
                 f,
                 "/dev/net/tun does not exist: load the tun module (`sudo modprobe tun`)"
@@ -101,11 +117,15 @@ pub struct TapDevice {
     created: bool,
     rx_buf: Vec<u8>,
     tx_buf: Vec<u8>,
+    /// Real time, for the wire stamps: the stack's clock may be held (step mode).
+    clock: RealClock,
+    wire: WireTime,
 }
 
 impl TapDevice {
     /// Opens tap `name`, creating it when it does not exist. `mtu` is the IP MTU.
     pub fn open(name: &str, mtu: usize) -> Result<TapDevice, TapError> {
+        check_name(name)?;
         let existed = Path::new("/sys/class/net").join(name).exists();
         let iface = tun_tap::Iface::without_packet_info(name, tun_tap::Mode::Tap)
             .map_err(|e| open_error(name, e))?;
@@ -120,7 +140,14 @@ impl TapDevice {
             // Sized for the largest frame the kernel could hand us, whatever the MTU.
             rx_buf: vec![0; 65536],
             tx_buf: vec![0; mtu + ETH_HEADER],
+            clock: RealClock::new(),
+            wire: WireTime::new(),
         })
+    }
+
+    /// When each frame was read or written: hand it to the capture (`Capture::new`).
+    pub fn wire_time(&self) -> WireTime {
+        self.wire.clone()
     }
 
     /// True if taplab created the tap (so it also configures it, and closing removes it).
@@ -134,6 +161,32 @@ impl TapDevice {
 
     pub fn fd(&self) -> RawFd {
         self.iface.as_raw_fd()
+    }
+}
+
+/// Refuses a name Linux would refuse for an interface, or silently cut (the ioctl copies
+/// at most IFNAMSIZ − 1 = 15 bytes): empty, `.` or `..`, over 15 bytes, or with `/`, `:`
+/// or whitespace. Without this a space comes back from the kernel as EINVAL, which reads
+/// as "exists but is not a tap".
+pub fn check_name(name: &str) -> Result<(), TapError> {
+    let why = if name.is_empty() || name == "." || name == ".." {
+        Some("it is empty or a dot name".to_string())
+    } else if name.len() > 15 {
+        Some(format!(
+            "it is {} bytes long and Linux allows 15",
+            name.len()
+        ))
+    } else {
+        name.chars()
+            .find(|c| *c == '/' || *c == ':' || c.is_whitespace())
+            .map(|c| format!("it contains {c:?}"))
+    };
+    match why {
+        Some(why) => Err(TapError::BadName {
+            name: name.to_string(),
+            why,
+        }),
+        None => Ok(()),
     }
 }
 
@@ -154,15 +207,20 @@ impl Device for TapDevice {
 
     fn receive(&mut self, _now: Instant) -> Option<(TapRxToken<'_>, TapTxToken<'_>)> {
         match self.iface.recv(&mut self.rx_buf) {
-            Ok(n) => Some((
-                TapRxToken {
-                    frame: &self.rx_buf[..n],
-                },
-                TapTxToken {
-                    iface: &self.iface,
-                    buf: &mut self.tx_buf,
-                },
-            )),
+            Ok(n) => {
+                self.wire.stamp(self.clock.now());
+                Some((
+                    TapRxToken {
+                        frame: &self.rx_buf[..n],
+                    },
+                    TapTxToken {
+                        iface: &self.iface,
+                        buf: &mut self.tx_buf,
+                        clock: &self.clock,
+                        wire: &self.wire,
+                    },
+                ))
+            }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
             Err(e) => {
                 log::warn!("reading from {}: {e}", self.iface.name());
@@ -175,6 +233,8 @@ impl Device for TapDevice {
         Some(TapTxToken {
             iface: &self.iface,
             buf: &mut self.tx_buf,
+            clock: &self.clock,
+            wire: &self.wire,
         })
     }
 
@@ -199,6 +259,8 @@ impl RxToken for TapRxToken<'_> {
 pub struct TapTxToken<'a> {
     iface: &'a tun_tap::Iface,
     buf: &'a mut Vec<u8>,
+    clock: &'a RealClock,
+    wire: &'a WireTime,
 }
 
 impl TxToken for TapTxToken<'_> {
@@ -214,6 +276,7 @@ impl TxToken for TapTxToken<'_> {
         if let Err(e) = self.iface.send(&self.buf[..len]) {
             log::debug!("writing {len} bytes to {}: {e}", self.iface.name());
         }
+        self.wire.stamp(self.clock.now());
         r
     }
 }

@@ -1346,7 +1346,7 @@ mod tests {
             ]
         );
         let www = std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("www/index.html"),
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/site/index.html"),
         )
         .unwrap();
         assert_eq!(

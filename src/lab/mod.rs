@@ -6,9 +6,9 @@
 //! faults, client behaviour — with a one-line description and a check that its phenomenon
 //! really happened.
 //!
-//! Data enters as the command line: [`main`] puts the scenario's preset in front of the
-//! user's own flags (so any flag given overrides the preset), resolves them into a
-//! [`world::RunConfig`] and runs it. It leaves as text on stdout — the listing of every
+//! Data enters as the command line, parsed once by clap: [`main`] adds the scenario's
+//! preset to the user's own flags ([`preset`]: a flag the user gave, or one it belongs
+//! with, replaces the preset's), resolves them into a [`world::RunConfig`] and runs it. It leaves as text on stdout — the listing of every
 //! frame at the server's end of the wire, the wire's faults, both sides' real state
 //! timelines, the client's requests, and a final `PASS`/`FAIL` line — plus, on request,
 //! the pcap (`--pcap`), an SVG ladder (`--svg`) and TCP stream graphs (`--graph`, see
@@ -19,6 +19,7 @@ pub mod client;
 pub mod congestion;
 pub mod frames;
 pub mod graphs;
+pub mod preset;
 pub mod scenarios;
 pub mod sweep;
 pub mod world;
@@ -30,6 +31,7 @@ use crate::trace::ladder::{self, Ladder, LadderOptions};
 use clap::Parser;
 use client::{ClientConfig, Plan};
 use frames::{Frame, Kind};
+use preset::Merged;
 use scenarios::Scenario;
 use smoltcp::time::Duration;
 use std::ffi::OsString;
@@ -228,59 +230,69 @@ pub fn parse_drop(s: &str) -> Result<(Side, u64), String> {
     }
 }
 
-/// The flags whose values add up rather than replace each other: a user's own ones
-/// replace the preset's.
-const APPEND_FLAGS: [&str; 2] = ["--drop", "--get"];
-
-/// Runs `taplab lab` from the full command line (`argv[0]`, …, `lab`, its arguments).
+/// Runs `taplab lab` from its flags: `args` as clap parsed them from the user's command
+/// line, `given` the same parse's matches (which flags the user typed; see [`preset`]).
 /// Returns the exit code: 0 when the scenario's check passed, 1 when it failed.
-pub fn main(argv: Vec<OsString>) -> Result<i32, String> {
-    let at = argv
-        .iter()
-        .skip(1)
-        .position(|a| a == "lab")
-        .map_or(argv.len(), |p| p + 2);
-    let user: Vec<OsString> = argv.get(at..).unwrap_or_default().to_vec();
-    let first = parse(&[], &user)?;
-    if first.script.is_some() && !first.graphs.is_empty() {
+pub fn main(mut args: LabArgs, given: &clap::ArgMatches, user: &[OsString]) -> Result<i32, String> {
+    if args.request_timeout.is_zero() {
+        return Err(
+            "--request-timeout 0 would answer 408 before any request could arrive: give seconds, e.g. 10"
+                .into(),
+        );
+    }
+    if args.script.is_some() && !args.graphs.is_empty() {
         return Err(
             "--graph draws a scenario's run; for a script, write --pcap FILE and run taplab trace FILE --graph KIND=OUT.svg".into(),
         );
     }
-    if let Some(file) = first.script.clone() {
+    if let Some(file) = args.script.clone() {
         // The scripted peer drives the same server stack, with the same knob flags.
-        let args = crate::script::ScriptArgs {
+        let script = crate::script::ScriptArgs {
             file,
-            tolerance: first.tolerance,
-            www: first.www.clone(),
-            request_timeout: first.request_timeout,
-            limits: first.limits.clone(),
-            pcap: first.pcap.clone(),
-            ipv6: first.ipv6,
-            knobs: first.knobs.clone(),
+            tolerance: args.tolerance,
+            www: args.www.clone(),
+            request_timeout: args.request_timeout,
+            limits: args.limits.clone(),
+            pcap: args.pcap.clone(),
+            ipv6: args.ipv6,
+            knobs: args.knobs.clone(),
         };
-        return crate::script::run_cli(args).map(|()| 0);
+        return crate::script::run_cli(script).map(|()| 0);
     }
-    if first.list {
+    if args.list {
         print!("{}", scenarios::list());
         return Ok(0);
     }
-    let Some(name) = first.scenario.clone() else {
+    let Some(name) = args.scenario.clone() else {
         return Err(format!(
             "name a scenario: taplab lab SCENARIO (one of {}; taplab lab --list says what each shows)",
             scenarios::names()
         ));
     };
     let scenario = find_scenario(&name)?;
-    let preset = preset_for(scenario, &user);
-    let args = parse(&preset, &user)?;
+    let merged = preset::apply(&mut args, given, scenario.preset)?;
     let graph_requests = args.graphs.clone();
     let (config, svg) = resolve(args)?;
     let outcome = world::run(&config)?;
-    let (text, pass) = report(scenario, &preset, &config, &outcome, svg.as_ref())?;
-    graphs::write(&graph_requests, scenario.name, &user, &outcome)?;
+    let (text, pass) = report(scenario, &merged, &config, &outcome, svg.as_ref())?;
+    graphs::write(&graph_requests, scenario.name, user, &outcome)?;
     print!("{text}");
     Ok(if pass { 0 } else { 1 })
+}
+
+/// The lab's flags parsed from `user` (the words after `taplab lab`), with their matches
+/// (which flags the user typed, for [`preset::apply`]). Errors are clap's, on one line.
+pub fn parse_user(user: &[OsString]) -> Result<(LabArgs, clap::ArgMatches), String> {
+    use clap::{CommandFactory, FromArgMatches};
+    let one_line =
+        |e: clap::Error| crate::cli::clap_message(&e.to_string()) + " (see taplab lab --help)";
+    let m = LabCli::command()
+        .try_get_matches_from(
+            std::iter::once(OsString::from("taplab lab")).chain(user.iter().cloned()),
+        )
+        .map_err(one_line)?;
+    let args = LabCli::from_arg_matches(&m).map_err(one_line)?.args;
+    Ok((args, m))
 }
 
 /// The scenario called `name`, or an error that names them all.
@@ -290,36 +302,6 @@ fn find_scenario(name: &str) -> Result<&'static Scenario, String> {
             "unknown scenario `{name}`: use one of {} (taplab lab --list says what each shows)",
             scenarios::names()
         )
-    })
-}
-
-/// The scenario's preset without the flags whose values add up (`--drop`, `--get`) when
-/// the user gives that flag: then the user's values replace the preset's.
-fn preset_for(scenario: &Scenario, user: &[OsString]) -> Vec<&'static str> {
-    scenario
-        .preset
-        .iter()
-        .copied()
-        .filter(|p| {
-            let flag = p.split('=').next().unwrap_or(p);
-            !(APPEND_FLAGS.contains(&flag)
-                && user.iter().any(|u| {
-                    let u = u.to_string_lossy();
-                    u == flag || u.starts_with(&format!("{flag}="))
-                }))
-        })
-        .collect()
-}
-
-fn parse(preset: &[&str], user: &[OsString]) -> Result<LabArgs, String> {
-    let mut v: Vec<OsString> = vec!["taplab lab".into()];
-    v.extend(preset.iter().map(OsString::from));
-    v.extend(user.iter().cloned());
-    LabCli::try_parse_from(v).map(|c| c.args).map_err(|e| {
-        // clap's message, on one line.
-        let text = e.to_string();
-        let first = text.lines().next().unwrap_or("bad arguments");
-        first.trim_start_matches("error: ").to_string() + " (see taplab lab --help)"
     })
 }
 
@@ -449,7 +431,7 @@ fn secs(t: smoltcp::time::Instant, t0: smoltcp::time::Instant) -> String {
 /// The whole report, and whether the scenario's check passed.
 fn report(
     scenario: &Scenario,
-    preset: &[&str],
+    preset: &Merged,
     config: &RunConfig,
     outcome: &Outcome,
     svg: Option<&PathBuf>,
@@ -522,10 +504,19 @@ fn judge(
 }
 
 /// The report's head: the scenario, its preset and the setup of server, client and wire.
-fn report_setup(out: &mut String, scenario: &Scenario, preset: &[&str], config: &RunConfig) {
+fn report_setup(out: &mut String, scenario: &Scenario, preset: &Merged, config: &RunConfig) {
     let _ = writeln!(out, "taplab lab {}: {}", scenario.name, scenario.about);
-    if !preset.is_empty() {
-        let _ = writeln!(out, "  preset:  {}", preset.join(" "));
+    if !preset.applied.is_empty() || !preset.yielded.is_empty() {
+        let _ = write!(out, "  preset:  {}", preset.applied.join(" "));
+        if !preset.yielded.is_empty() {
+            let sep = if preset.applied.is_empty() { "" } else { " " };
+            let _ = write!(
+                out,
+                "{sep}(your flags replace {})",
+                preset.yielded.join(" ")
+            );
+        }
+        out.push('\n');
     }
     let _ = writeln!(out, "  server:  {}", config.server_knobs);
     let c = &config.client;

@@ -183,12 +183,12 @@ fn check_options(e: &Evidence) -> Verdict {
     verdict(
         ok,
         format!(
-            "SYN: MSS={:?} WS={:?} SACK_PERM={} TS={}; SYN-ACK: MSS={:?} WS={} SACK_PERM={} TS={}; then {}",
-            syn.mss,
-            syn.ws.map(|w| 1u32 << w),
+            "SYN: MSS={} WS={} SACK_PERM={} TS={}; SYN-ACK: MSS={} WS={} SACK_PERM={} TS={}; then {}",
+            syn.mss.map_or("none".into(), |m| m.to_string()),
+            syn.ws.map_or("none".into(), |w| (1u32 << w).to_string()),
             syn.sack_perm,
             syn.ts.is_some(),
-            synack.mss,
+            synack.mss.map_or("none".into(), |m| m.to_string()),
             synack
                 .ws
                 .map_or("none".into(), |w| format!("{} (shift {w})", 1u32 << w)),

@@ -565,7 +565,8 @@ mod tests {
 
     fn opts(knobs: TcpKnobs) -> RunOptions {
         RunOptions {
-            www: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/www")),
+            // The fixture copy of www/ (tests/site/README.md): get-200.pkt counts its bytes.
+            www: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/site")),
             knobs,
             tolerance: Duration::from_millis(10),
             request_timeout: std::time::Duration::from_secs(10),

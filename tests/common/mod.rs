@@ -19,8 +19,10 @@ const DEBUG_LOG: &str = "taplab=debug";
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+/// The site the tests serve: the fixture copy of www/ (tests/site/README.md says why), so
+/// that a student's own page never changes what the tests expect.
 pub fn www() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("www")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/site")
 }
 
 pub fn repo() -> PathBuf {
@@ -137,7 +139,7 @@ pub struct Taplab {
 }
 
 impl Taplab {
-    /// Starts `taplab serve ARGS` (site: the repo's www/ unless ARGS has --www) in a new
+    /// Starts `taplab serve ARGS` (site: the fixture copy of www/, tests/site, unless ARGS has --www) in a new
     /// namespace and waits for its ready line.
     pub fn start(args: &[&str]) -> Taplab {
         Self::start_in(Netns::new(), args, None)
@@ -152,6 +154,22 @@ impl Taplab {
     /// when RUST_LOG is not set) instead of debug.
     pub fn start_logging(args: &[&str], rust_log: &str) -> Taplab {
         Self::start_opts(Netns::new(), args, None, false, rust_log)
+    }
+
+    /// Like [`Taplab::start_with_stdin`], but taplab's stdin and stdout are a terminal (a
+    /// pseudo-terminal from python3's pty module, which copies the test's pipe to it and
+    /// the terminal's output back), as when a user types at it. Its exit status is
+    /// taplab's.
+    pub fn start_on_terminal(args: &[&str]) -> Taplab {
+        const PTY: &str =
+            "import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))";
+        Self::start_opts(
+            Netns::new(),
+            args,
+            Some(&["python3", "-c", PTY]),
+            true,
+            DEBUG_LOG,
+        )
     }
 
     /// Starts taplab in `ns`, optionally through a wrapper command (e.g. setpriv).

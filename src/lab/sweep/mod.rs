@@ -16,7 +16,7 @@ pub mod stats;
 use super::frames;
 use super::scenarios::Scenario;
 use super::world::{self, End};
-use super::{find_scenario, judge, parse, preset_for, resolve};
+use super::{find_scenario, judge, parse_user, preset, resolve};
 use crate::network::SERVER_MAC;
 use clap::Parser;
 use std::ffi::OsString;
@@ -240,11 +240,7 @@ pub fn main(argv: Vec<OsString>) -> Result<i32, String> {
             return Ok(0);
         }
         Err(e) => {
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("bad arguments");
-            return Err(
-                first.trim_start_matches("error: ").to_string() + " (see taplab lab sweep --help)"
-            );
+            return Err(crate::cli::clap_message(&e.to_string()) + " (see taplab lab sweep --help)");
         }
     };
     let plan = plan(&cli, &lab)?;
@@ -294,7 +290,7 @@ fn plan(cli: &SweepCli, lab: &[OsString]) -> Result<Plan, String> {
             ));
         }
     }
-    let name = parse(&[], lab)?.scenario.ok_or_else(|| {
+    let name = parse_user(lab)?.0.scenario.ok_or_else(|| {
         format!(
             "name a scenario: taplab lab sweep SCENARIO --seeds 1..100 --vary loss=0,0.05 (one of {})",
             super::scenarios::names()
@@ -330,15 +326,13 @@ fn plan(cli: &SweepCli, lab: &[OsString]) -> Result<Plan, String> {
             .map(|(v, x)| format!("{}={x}", v.name))
             .collect::<Vec<_>>()
             .join(" ");
-        let (config, _) = parse(&preset_for(scenario, &first), &first)
-            .and_then(resolve)
-            .map_err(|e| {
-                if label.is_empty() {
-                    e
-                } else {
-                    format!("{label}: {e}")
-                }
-            })?;
+        let (config, _) = configure(scenario, &first).map_err(|e| {
+            if label.is_empty() {
+                e
+            } else {
+                format!("{label}: {e}")
+            }
+        })?;
         cells.push(Cell {
             values,
             time_limit: config.time_limit.total_micros() as f64 / 1e6,
@@ -362,11 +356,22 @@ fn plan(cli: &SweepCli, lab: &[OsString]) -> Result<Plan, String> {
     Ok(plan)
 }
 
+/// The run `taplab lab SCENARIO USER…` would make: the user's flags, the scenario's
+/// preset where they leave room (as `taplab lab` merges them).
+fn configure(
+    scenario: &Scenario,
+    user: &[OsString],
+) -> Result<(world::RunConfig, Option<std::path::PathBuf>), String> {
+    let (mut args, given) = parse_user(user)?;
+    preset::apply(&mut args, &given, scenario.preset)?;
+    resolve(args)
+}
+
 /// One run, judged as `taplab lab` would judge it.
 fn run_one(scenario: &Scenario, cell_args: &[OsString], seed: u64) -> Result<RunResult, String> {
     let mut user = cell_args.to_vec();
     user.push(format!("--seed={seed}").into());
-    let (config, _) = resolve(parse(&preset_for(scenario, &user), &user)?)?;
+    let (config, _) = configure(scenario, &user)?;
     let outcome = world::run(&config)?;
     let frames = frames::analyze(&outcome.frames, SERVER_MAC);
     let judgement = judge(scenario, &config, &outcome, &frames);
