@@ -142,7 +142,7 @@ mod tests {
 
     /// The limits are the header's: past a backlog of two the oldest half-open
     /// connections were evicted (their ACK finds no connection: RST), and with one
-    /// connection allowed only the first handshake to complete is served.
+    /// connection allowed only the first handshake to complete is served; the next waits.
     #[test]
     fn the_syn_burst_meets_the_backlog_and_max_conns() {
         const RST: u8 = 0x04;
@@ -161,8 +161,15 @@ mod tests {
                 .collect::<Vec<_>>(),
             b"HTTP/1.1 200 OK"
         ));
+        // 41005's handshake completes while 41004 holds the one connection: it waits in
+        // the accept queue, its request acknowledged but not yet answered.
+        const ACK: u8 = 0x10;
         let waiting = segments_to(&sent, 41005);
-        assert!(waiting.len() > 1 && waiting.iter().all(|(f, p)| *f == SYN_ACK && p.is_empty()));
+        assert_eq!(waiting.first().map(|s| s.0), Some(SYN_ACK), "{waiting:?}");
+        assert!(
+            waiting.len() > 1 && waiting[1..].iter().all(|(f, p)| *f == ACK && p.is_empty()),
+            "{waiting:?}"
+        );
     }
 
     /// The guard flag reaches the stack: with the guard, the in-window RST not at RCV.NXT

@@ -2,8 +2,9 @@
 //! reader, the analyzer, the state tracker, the listing and (when asked) the SVG ladder.
 //!
 //! Input: one byte of options, then the file. Options, bit 0 the lowest: 0 `--absolute`,
-//! 1 `--http`, 2 `--no-states`, 3 `--no-http`, 4 `--svg` (drawn, then written to
-//! /dev/null), bits 5–7 `--stream N-1` when not 0. (`--http` with `--no-http` is refused
+//! 1 `--http`, 2 `--no-states`, 3 `--no-http`, 4 pictures: `--svg`, `--in-flight` and
+//! every `--graph` kind (drawn, then written to /dev/null; bit 0 also picks `--direction
+//! client`), bits 5–7 `--stream N-1` when not 0. (`--http` with `--no-http` is refused
 //! by the command line; the lister takes it, so it is fuzzed too.)
 //!
 //! The entry is [`write_trace`], the function `taplab trace` itself calls once it has
@@ -14,7 +15,8 @@
 //! Oracle: no panic; a listing, when the run succeeds, starts with the column header.
 
 use std::path::{Path, PathBuf};
-use taplab::trace::{CaptureReader, ListingOptions, Row, TraceOptions, write_trace};
+use taplab::trace::graph::{Direction, GraphRequest, Kind};
+use taplab::trace::{CaptureReader, Extras, ListingOptions, Row, TraceOptions, write_trace};
 
 /// The name errors and the picture's title give the input.
 const NAME: &str = "fuzz.pcap";
@@ -23,6 +25,7 @@ pub fn run(data: &[u8]) {
     let Some((&o, file)) = data.split_first() else {
         return;
     };
+    let pictures = o & 16 != 0;
     let opts = TraceOptions {
         file: PathBuf::from(NAME),
         listing: ListingOptions {
@@ -31,11 +34,25 @@ pub fn run(data: &[u8]) {
         http_only: o & 2 != 0,
         states: o & 4 == 0,
         decode_http: o & 8 == 0,
-        svg: (o & 16 != 0).then(|| PathBuf::from("/dev/null")),
+        svg: pictures.then(|| PathBuf::from("/dev/null")),
         stream: match o >> 5 {
             0 => None,
             n => Some(usize::from(n) - 1),
         },
+        extras: Extras {
+            in_flight: pictures,
+        },
+        graphs: if pictures {
+            Kind::ALL
+                .map(|kind| GraphRequest {
+                    kind,
+                    out: PathBuf::from("/dev/null"),
+                })
+                .to_vec()
+        } else {
+            Vec::new()
+        },
+        direction: (pictures && o & 1 != 0).then_some(Direction::Client),
     };
     if let Ok((listing, _warning)) = list_bytes(file, &opts) {
         assert!(
