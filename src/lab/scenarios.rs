@@ -227,7 +227,7 @@ fn check_request(e: &Evidence) -> Verdict {
                 "#{m} acknowledges it"
             )),
             resp.map_or("no 200 response".into(), |(m, s)| format!(
-                "#{m} `{}`",
+                "#{m} starts the response `{}`",
                 s.http.as_deref().unwrap_or("")
             ))
         ),
