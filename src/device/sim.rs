@@ -450,10 +450,6 @@ impl Wire {
         let s = self.0.borrow();
         (s.faults.clone(), s.fault_count)
     }
-
-    pub fn config(&self) -> WireConfig {
-        self.0.borrow().config.clone()
-    }
 }
 
 impl WireState {
