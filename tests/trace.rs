@@ -370,16 +370,11 @@ fn compare(name: &str, file: &Path) -> Agreement {
     compare_on(name, file, &[80])
 }
 
-/// [`compare`] for a capture of servers on `ports`.
-fn compare_on(name: &str, file: &Path, ports: &[u16]) -> Agreement {
-    let theirs = tshark(file, ports);
-    let plain = listing(&trace_ok(file, &["--no-http", "--no-states"]));
-    assert_eq!(plain.len(), theirs.len(), "{name}: frame count");
-    assert!(!plain.is_empty(), "{name}: empty capture");
-
-    // Streams: each --stream N listing holds exactly tshark's frames of stream N.
+/// Each `--stream N` listing holds exactly tshark's frames of stream N. Returns the
+/// number of streams.
+fn streams_equal(name: &str, file: &Path, theirs: &[Tshark]) -> usize {
     let mut streams: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
-    for t in &theirs {
+    for t in theirs {
         if let Some(s) = t.stream {
             streams.entry(s).or_default().push(t.no);
         }
@@ -394,6 +389,43 @@ fn compare_on(name: &str, file: &Path, ports: &[u16]) -> Agreement {
         .collect();
         assert_eq!(&ours, frames, "{name}: frames of stream {s}");
     }
+    streams.len()
+}
+
+/// The rows tshark's `-Y http` shows: (frame number, Info).
+fn tshark_http_rows(file: &Path) -> Vec<(u64, String)> {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(file)
+        .args([
+            "-Y",
+            "http",
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+            "-e",
+            "_ws.col.Info",
+        ])
+        .output()
+        .unwrap();
+    text(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let (n, i) = l.split_once('\t')?;
+            Some((n.parse().ok()?, i.to_string()))
+        })
+        .collect()
+}
+
+/// [`compare`] for a capture of servers on `ports`.
+fn compare_on(name: &str, file: &Path, ports: &[u16]) -> Agreement {
+    let theirs = tshark(file, ports);
+    let plain = listing(&trace_ok(file, &["--no-http", "--no-states"]));
+    assert_eq!(plain.len(), theirs.len(), "{name}: frame count");
+    assert!(!plain.is_empty(), "{name}: empty capture");
+
+    let streams = streams_equal(name, file, &theirs);
 
     // Every TCP field, parsed back out of our Info text.
     let mut tcp_frames = 0;
@@ -452,28 +484,7 @@ fn compare_on(name: &str, file: &Path, ports: &[u16]) -> Agreement {
 
     // --http: the rows tshark's `-Y http` shows, with the same Info.
     let http_rows = listing(&trace_ok(file, &["--http", "--no-states"]));
-    let out = Command::new("tshark")
-        .arg("-r")
-        .arg(file)
-        .args([
-            "-Y",
-            "http",
-            "-T",
-            "fields",
-            "-e",
-            "frame.number",
-            "-e",
-            "_ws.col.Info",
-        ])
-        .output()
-        .unwrap();
-    let want_http: Vec<(u64, String)> = text(&out.stdout)
-        .lines()
-        .filter_map(|l| {
-            let (n, i) = l.split_once('\t')?;
-            Some((n.parse().ok()?, i.to_string()))
-        })
-        .collect();
+    let want_http = tshark_http_rows(file);
     let got_http: Vec<(u64, String)> = http_rows.iter().map(|l| (l.no, l.info.clone())).collect();
 
     let mut report = format!(
@@ -483,7 +494,7 @@ fn compare_on(name: &str, file: &Path, ports: &[u16]) -> Agreement {
          whole lines with HTTP equal: {} of {}\n\
          --http rows: ours {}, tshark -Y http {}, equal: {}\n",
         plain.len(),
-        streams.len(),
+        streams,
         plain.len(),
         full.len() - line_diffs.len(),
         full.len(),
@@ -1650,6 +1661,7 @@ fn in_flight_of(info: &str) -> Option<u64> {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, xmllint, rsvg-convert: run scripts/test.sh"]
 fn trace_graphs_and_bytes_in_flight_of_a_tcpdump_capture_are_tsharks_numbers() {
     let dir = TempDir::new("graphs");
     // A lossy page load: retransmissions, duplicate ACKs and the Linux client's SACKs.

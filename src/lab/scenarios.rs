@@ -117,7 +117,7 @@ fn who(s: &Seg) -> &'static str {
     if s.from_client { "client" } else { "server" }
 }
 
-/// "client [FIN, ACK], server [ACK], …" for a list of segments.
+/// `client [FIN, ACK], server [ACK], …` for a list of segments.
 fn sequence(segs: &[(usize, Seg)]) -> String {
     segs.iter()
         .map(|(n, s)| format!("#{n} {} [{}]", who(s), s.flags()))

@@ -17,5 +17,5 @@ pub mod state;
 
 pub use change::{Cause, Inferred, StateChange, endpoint_text};
 pub use flags::TcpFlags;
-pub use options::{OptionAt, TcpOption, options};
+pub use options::{TcpOption, options};
 pub use state::{Side, TcpState};
