@@ -87,7 +87,7 @@ impl SiteFiles {
             (304, Some(_)) if fetch.load == 2 && body.is_empty() => {
                 (true, "not modified: the cached copy stands".into())
             }
-            (404, None) => (true, "no such file in www/, as expected".into()),
+            (404, None) => (true, "no such file in the site, as expected".into()),
             (status, file) => (
                 false,
                 format!(
