@@ -1,6 +1,7 @@
 //! Finding the TCP segment inside an Ethernet frame: the one parser the middlewares and
-//! observers share (the SYN gate, the knobs layer, `/tcpinfo`'s wire record, the lab's
-//! frame reader). It only locates; callers view the bytes with `smoltcp::wire::TcpPacket`,
+//! observers share (the stack's admission and guard, the knobs layer, `/tcpinfo`'s wire
+//! record, step mode, the lab client's and the script's
+//! frame readers). It only locates; callers view the bytes with `smoltcp::wire::TcpPacket`,
 //! read-only or mutably, and check checksums as they need.
 
 use smoltcp::wire::{
