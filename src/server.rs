@@ -20,7 +20,7 @@ use smoltcp::phy::Device;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::IpEndpoint;
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 /// An upper bound on the work of one step, so a peer that keeps the stack busy cannot
@@ -32,6 +32,7 @@ const MAX_ROUNDS_PER_STEP: usize = 64;
 pub const CLIENT_FIRST_WAIT: Duration = Duration::from_secs(30);
 
 struct Conn {
+    id: ConnId,
     http: HttpConnection,
     local: IpEndpoint,
     remote: IpEndpoint,
@@ -86,7 +87,8 @@ pub struct Server {
     stack: Stack,
     site: Site,
     http: HttpConfig,
-    conns: HashMap<ConnId, Conn>,
+    /// The open connections, at their ids' indexes (which the stack keeps small).
+    conns: Vec<Option<Conn>>,
     /// HTTP wake-up times (request and keep-alive timers), earliest first.
     timers: BTreeSet<(Instant, ConnId)>,
     client_first: bool,
@@ -114,7 +116,7 @@ impl Server {
             stack,
             site,
             http,
-            conns: HashMap::new(),
+            conns: Vec::new(),
             timers: BTreeSet::new(),
             client_first: knobs.close == crate::knobs::ClosePolicy::ClientFirst,
             knobs,
@@ -151,7 +153,7 @@ impl Server {
                     break;
                 }
                 self.timers.pop_first();
-                if let Some(c) = self.conns.get_mut(&id) {
+                if let Some(c) = conn_mut(&mut self.conns, id) {
                     c.wake = None;
                 }
                 ready.push(id);
@@ -204,21 +206,23 @@ impl Server {
         match event {
             StackEvent::Opened { id, local, remote } => {
                 log::info!("{remote} connection open");
-                self.conns.insert(
+                let i = id.index();
+                if self.conns.len() <= i {
+                    self.conns.resize_with(i + 1, || None);
+                }
+                self.conns[i] = Some(Conn {
                     id,
-                    Conn {
-                        http: HttpConnection::new(now),
-                        local,
-                        remote,
-                        opened: now,
-                        requests: 0,
-                        bytes: 0,
-                        peer_closed: false,
-                        closing: false,
-                        done_at: None,
-                        wake: None,
-                    },
-                );
+                    http: HttpConnection::new(now),
+                    local,
+                    remote,
+                    opened: now,
+                    requests: 0,
+                    bytes: 0,
+                    peer_closed: false,
+                    closing: false,
+                    done_at: None,
+                    wake: None,
+                });
             }
             StackEvent::State {
                 local,
@@ -243,7 +247,11 @@ impl Server {
                 }
             }
             StackEvent::Closed { id, remote, .. } => {
-                if let Some(c) = self.conns.remove(&id) {
+                if let Some(c) = self
+                    .conns
+                    .get_mut(id.index())
+                    .and_then(|slot| slot.take_if(|c| c.id == id))
+                {
                     if let Some(t) = c.wake {
                         self.timers.remove(&(t, id));
                     }
@@ -260,7 +268,7 @@ impl Server {
 
     /// Moves bytes between one socket and its HTTP connection. True if anything moved.
     fn drive(&mut self, id: ConnId, now: Instant) -> bool {
-        let Some(conn) = self.conns.get_mut(&id) else {
+        let Some(conn) = conn_mut(&mut self.conns, id) else {
             return false;
         };
         let Some(socket) = self.stack.socket(id) else {
@@ -397,4 +405,9 @@ impl Server {
         }
         progressed
     }
+}
+
+/// The open connection `id`, if it still is.
+fn conn_mut(conns: &mut [Option<Conn>], id: ConnId) -> Option<&mut Conn> {
+    conns.get_mut(id.index())?.as_mut().filter(|c| c.id == id)
 }
