@@ -43,7 +43,8 @@ struct Conn {
     closing: bool,
     /// When HTTP was done with the connection (for --close client-first).
     done_at: Option<Instant>,
-    /// Its HTTP wake-up time as queued in `Server::timers`.
+    /// Its HTTP wake-up time as queued in `Server::timers`: no later than the time HTTP
+    /// asked for (a later wish leaves an earlier entry in place; see [`Server::drive`]).
     wake: Option<Instant>,
 }
 
@@ -389,14 +390,23 @@ impl Server {
         }
         // A deadline already past means "drive it again at the next step".
         let wake = wake.map(|t| t.max(now + Duration::from_micros(1)).min(t.max(now)));
-        if wake != conn.wake {
+        // A later wish than the entry queued leaves the entry in place: when it comes, the
+        // drive finds nothing due and queues the real time. The keep-alive deadline moves
+        // later with every request, and moving its queue entry each time cost more than
+        // the rare early drive.
+        let queued = match (conn.wake, wake) {
+            (Some(q), Some(w)) if w < q => Some(w),
+            (Some(q), _) => Some(q),
+            (None, w) => w,
+        };
+        if queued != conn.wake {
             if let Some(t) = conn.wake {
                 self.timers.remove(&(t, id));
             }
-            if let Some(t) = wake {
+            if let Some(t) = queued {
                 self.timers.insert((t, id));
             }
-            conn.wake = wake;
+            conn.wake = queued;
         }
         if finish {
             self.stack.finish(id);

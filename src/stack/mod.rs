@@ -845,8 +845,17 @@ impl Stack {
         }
         // A time already past means "now": look again at the next egress.
         let at = at.map(|t| t.max(now));
-        self.timers.set(id.index, c.wake, at);
-        c.wake = at;
+        // A later time than the one queued leaves the queued one in place: when it comes,
+        // the look finds nothing due and queues the real time. A socket's wake-up moves
+        // later with every segment (its retransmission and keep-alive timers restart),
+        // and moving its queue entry each time cost more than the rare early look.
+        let queued = match (c.wake, at) {
+            (Some(q), Some(a)) if a < q => Some(a),
+            (Some(q), _) => Some(q),
+            (None, a) => a,
+        };
+        self.timers.set(id.index, c.wake, queued);
+        c.wake = queued;
     }
 
     /// Notes a state change of the connection's socket: events, counts, and the socket's

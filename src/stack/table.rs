@@ -73,7 +73,8 @@ pub struct Conn {
     pub opened: bool,
     /// The layer above asked to end it; not yet carried out.
     pub finishing: bool,
-    /// When the stack next wants to look at it (as set in the timer queue).
+    /// Its time in the timer queue: no later than when the stack next wants to look at
+    /// it (a later wish leaves an earlier entry in place; see `Stack::after_look`).
     pub wake: Option<Instant>,
     /// The layer above has not yet been told something changed.
     pub touched: bool,
