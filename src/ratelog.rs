@@ -71,6 +71,7 @@ impl RateLog {
     }
 
     /// Occurrences counted but not yet logged, per key (for tests).
+    #[cfg(test)]
     pub fn pending(&self, name: &str) -> u64 {
         self.keys
             .iter()

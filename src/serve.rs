@@ -155,6 +155,8 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         server
             .server()
             .observe_states(l as Rc<RefCell<dyn StateObserver>>);
+        // A state line belongs right after the frame that caused it.
+        server.server().stack().set_ingress_batch(1);
     }
     serve_loop(&mut server, fd, &opts, &host, &stop, clock.as_ref())?;
     drop(server);

@@ -370,16 +370,11 @@ fn compare(name: &str, file: &Path) -> Agreement {
     compare_on(name, file, &[80])
 }
 
-/// [`compare`] for a capture of servers on `ports`.
-fn compare_on(name: &str, file: &Path, ports: &[u16]) -> Agreement {
-    let theirs = tshark(file, ports);
-    let plain = listing(&trace_ok(file, &["--no-http", "--no-states"]));
-    assert_eq!(plain.len(), theirs.len(), "{name}: frame count");
-    assert!(!plain.is_empty(), "{name}: empty capture");
-
-    // Streams: each --stream N listing holds exactly tshark's frames of stream N.
+/// Each `--stream N` listing holds exactly tshark's frames of stream N. Returns the
+/// number of streams.
+fn streams_equal(name: &str, file: &Path, theirs: &[Tshark]) -> usize {
     let mut streams: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
-    for t in &theirs {
+    for t in theirs {
         if let Some(s) = t.stream {
             streams.entry(s).or_default().push(t.no);
         }
@@ -394,6 +389,43 @@ fn compare_on(name: &str, file: &Path, ports: &[u16]) -> Agreement {
         .collect();
         assert_eq!(&ours, frames, "{name}: frames of stream {s}");
     }
+    streams.len()
+}
+
+/// The rows tshark's `-Y http` shows: (frame number, Info).
+fn tshark_http_rows(file: &Path) -> Vec<(u64, String)> {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(file)
+        .args([
+            "-Y",
+            "http",
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+            "-e",
+            "_ws.col.Info",
+        ])
+        .output()
+        .unwrap();
+    text(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let (n, i) = l.split_once('\t')?;
+            Some((n.parse().ok()?, i.to_string()))
+        })
+        .collect()
+}
+
+/// [`compare`] for a capture of servers on `ports`.
+fn compare_on(name: &str, file: &Path, ports: &[u16]) -> Agreement {
+    let theirs = tshark(file, ports);
+    let plain = listing(&trace_ok(file, &["--no-http", "--no-states"]));
+    assert_eq!(plain.len(), theirs.len(), "{name}: frame count");
+    assert!(!plain.is_empty(), "{name}: empty capture");
+
+    let streams = streams_equal(name, file, &theirs);
 
     // Every TCP field, parsed back out of our Info text.
     let mut tcp_frames = 0;
@@ -452,28 +484,7 @@ fn compare_on(name: &str, file: &Path, ports: &[u16]) -> Agreement {
 
     // --http: the rows tshark's `-Y http` shows, with the same Info.
     let http_rows = listing(&trace_ok(file, &["--http", "--no-states"]));
-    let out = Command::new("tshark")
-        .arg("-r")
-        .arg(file)
-        .args([
-            "-Y",
-            "http",
-            "-T",
-            "fields",
-            "-e",
-            "frame.number",
-            "-e",
-            "_ws.col.Info",
-        ])
-        .output()
-        .unwrap();
-    let want_http: Vec<(u64, String)> = text(&out.stdout)
-        .lines()
-        .filter_map(|l| {
-            let (n, i) = l.split_once('\t')?;
-            Some((n.parse().ok()?, i.to_string()))
-        })
-        .collect();
+    let want_http = tshark_http_rows(file);
     let got_http: Vec<(u64, String)> = http_rows.iter().map(|l| (l.no, l.info.clone())).collect();
 
     let mut report = format!(
@@ -483,7 +494,7 @@ fn compare_on(name: &str, file: &Path, ports: &[u16]) -> Agreement {
          whole lines with HTTP equal: {} of {}\n\
          --http rows: ours {}, tshark -Y http {}, equal: {}\n",
         plain.len(),
-        streams.len(),
+        streams,
         plain.len(),
         full.len() - line_diffs.len(),
         full.len(),
@@ -900,6 +911,96 @@ fn trace_of_a_linux_cooked_capture_of_any_interface_equals_tshark() {
     );
     let a = compare("any-tcpdump", &file);
     assert_exact(&a);
+}
+
+/// `tcpdump -i any` writes Linux cooked captures (v2 since libpcap 1.10, v1 with `-y
+/// LINUX_SLL`), whose header holds only the sender's link-layer address. For ARP,
+/// whose Source and Destination columns are link-layer addresses, tshark leaves the
+/// Destination blank, and so does the listing: no `-` or other filler, in either version
+/// (the ARP lines' words are No., Time, Source, Protocol, …), and every column of every
+/// line as tshark's.
+#[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, chromium: run scripts/test.sh"]
+fn trace_leaves_a_cooked_arps_destination_blank_as_tshark_does() {
+    for (dlt, code) in [("LINUX_SLL", 113), ("LINUX_SLL2", 276)] {
+        let t = Taplab::start(&[]);
+        let dir = TempDir::new("trace-any-arp");
+        let file = dir.path().join(format!("{dlt}.pcap"));
+        let mut td =
+            t.ns.cmd("tcpdump")
+                .args([
+                    "-i",
+                    "any",
+                    "-y",
+                    dlt,
+                    "-nn",
+                    "-U",
+                    "--immediate-mode",
+                    "-w",
+                ])
+                .arg(&file)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+        // tcpdump says "listening on any" once the capture is open (after naming the
+        // link type it was asked for).
+        let mut err = std::io::BufReader::new(td.stderr.take().unwrap());
+        let mut said = String::new();
+        for _ in 0..3 {
+            if std::io::BufRead::read_line(&mut err, &mut said).unwrap_or(0) == 0
+                || said.contains("listening on any")
+            {
+                break;
+            }
+        }
+        assert!(said.contains("listening on any"), "tcpdump: {said}");
+        // A new namespace: the kernel first asks who has 192.168.69.1, and taplab answers.
+        t.get("/");
+        std::thread::sleep(Duration::from_millis(300));
+        stop_child(&mut td, Duration::from_secs(3));
+        let head = std::fs::read(&file).unwrap();
+        assert_eq!(
+            u32::from_le_bytes(head[20..24].try_into().unwrap()),
+            code,
+            "{dlt}"
+        );
+
+        let out = trace_ok(&file, &["--no-states"]);
+        let theirs = tshark(&file, &[]);
+        let ours = listing(&out);
+        let arps: Vec<&Line> = ours.iter().filter(|l| l.proto == "ARP").collect();
+        assert!(
+            arps.iter()
+                .any(|l| l.info == "Who has 192.168.69.1? Tell 192.168.69.100")
+                && arps
+                    .iter()
+                    .any(|l| l.info.starts_with("192.168.69.1 is at ")),
+            "{dlt}: no ARP request and reply in\n{out}"
+        );
+        for l in &arps {
+            let t = &theirs.iter().find(|t| t.no == l.no).unwrap().line;
+            assert_eq!(
+                t.dst, "",
+                "{dlt}: tshark's Destination of ARP frame {}",
+                l.no
+            );
+            assert_eq!(l.dst, "", "{dlt}: our Destination of ARP frame {}", l.no);
+            assert!(same_line(l, t), "{dlt}:\nours:   {l:?}\ntshark: {t:?}");
+        }
+        // The printed line itself: after the source address comes the protocol.
+        let raw = out.lines().skip(1).take_while(|l| !l.is_empty());
+        for (raw, l) in raw.zip(&ours).filter(|(_, l)| l.proto == "ARP") {
+            let words: Vec<&str> = raw.split_whitespace().collect();
+            let no = l.no.to_string();
+            assert_eq!(
+                words[..4],
+                [no.as_str(), l.time.as_str(), l.src.as_str(), "ARP"],
+                "{dlt}: {raw}"
+            );
+        }
+        assert_exact(&compare(&format!("any-arp-{dlt}"), &file));
+    }
 }
 
 #[test]
@@ -1560,6 +1661,7 @@ fn in_flight_of(info: &str) -> Option<u64> {
 }
 
 #[test]
+#[ignore = "needs root (a tap in a network namespace) and tcpdump, tshark, curl, xmllint, rsvg-convert: run scripts/test.sh"]
 fn trace_graphs_and_bytes_in_flight_of_a_tcpdump_capture_are_tsharks_numbers() {
     let dir = TempDir::new("graphs");
     // A lossy page load: retransmissions, duplicate ACKs and the Linux client's SACKs.

@@ -26,9 +26,9 @@
 
 use crate::records;
 use crate::site::site;
-use std::time::{Duration, SystemTime};
-use taplab::clock::{VIRTUAL_EPOCH, to_system_time};
-use taplab::http::{AccessRecord, HttpConfig, HttpConnection, Site, Verdict};
+use std::time::Duration;
+use taplab::clock::VIRTUAL_EPOCH;
+use taplab::http::{AccessRecord, HttpConfig, HttpConnection, Instant, Site, Verdict};
 
 /// Most `write_output` calls per input (a 96 KiB file in 113-byte writes is ~870).
 pub const MAX_WRITES: u32 = 20_000;
@@ -57,7 +57,7 @@ struct Driver {
     conn: HttpConnection,
     site: Site,
     config: HttpConfig,
-    now: SystemTime,
+    now: Instant,
     /// Sent by the peer, not yet read by the server.
     pending: Vec<u8>,
     /// The peer's FIN follows `pending`.
@@ -82,7 +82,7 @@ pub fn statuses(data: &[u8]) -> Vec<u16> {
     let Some((&settings, rest)) = data.split_first() else {
         return Vec::new();
     };
-    let now = to_system_time(VIRTUAL_EPOCH);
+    let now = VIRTUAL_EPOCH;
     let mut d = Driver {
         conn: HttpConnection::new(now),
         site: site(),
@@ -171,7 +171,7 @@ impl Driver {
     /// Lets `by` pass, stepping at the connection's deadlines on the way. False when it
     /// closed.
     fn advance(&mut self, by: smoltcp::time::Duration) -> bool {
-        let target = self.now + Duration::from_micros(by.total_micros());
+        let target = self.now + by;
         if by > smoltcp::time::Duration::ZERO {
             // Time passes: the peer has acknowledged what was written.
             self.unacknowledged = false;

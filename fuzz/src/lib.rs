@@ -8,9 +8,9 @@
 //!
 //! | target | entry | bytes become |
 //! |---|---|---|
-//! | `frames` | [`frames::run`] | a few knob choices, then Ethernet frames delivered to the server chain of `taplab serve` at virtual times ([`records`], [`fixup`], [`server`]) |
+//! | `frames` | [`frames::run`] | a few configuration choices ([`knobs`]: TCP knobs, limits, edge guard), then Ethernet frames delivered to the server side of `taplab serve` at virtual times ([`records`], [`fixup`], [`server`]) |
 //! | `http` | [`http::run`] | request bytes into one [`taplab::http::HttpConnection`], cut where the input says, over a temporary [`site`] |
-//! | `trace` | [`trace::run`] | a capture file (pcap or pcapng) listed by `taplab trace`'s renderer |
+//! | `trace` | [`trace::run`] | a capture file (pcap or pcapng) listed as `taplab trace` lists it, read from memory |
 //! | `script` | [`script::run`] | scripted-peer text: parsed, and when it parses and is short, run against the server chain |
 //!
 //! [`seeds`] makes the committed seed corpus (`cargo run --example make-seeds`): real

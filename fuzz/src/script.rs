@@ -9,9 +9,10 @@
 //!    most [`MAX_HORIZON_US`] of virtual time ([`horizon`]) is run with the knobs its
 //!    `// flags:` line asks for, parsed as the command line parses them (flags that do
 //!    not parse: the defaults), over the repository's `www/` (what the examples expect,
-//!    as `lab --script` serves by default), with no pcap file, at most
-//!    [`MAX_CONNS`] listening sockets and receive buffers of at most [`MAX_WINDOW`]
-//!    (larger pools and windows only cost memory per run, not new code paths).
+//!    as `lab --script` serves by default), with no pcap file, the stack's limits and
+//!    edge guard as its flags say (`--max-conns`, `--backlog`, `--no-guard`), and receive
+//!    buffers of at most [`MAX_WINDOW`] (larger windows only cost memory per connection,
+//!    not new code paths).
 //!
 //! Why the bounds: a run costs one step of the stack per 500 ms of virtual time it
 //! covers (the runner wakes the stack as `serve` would), and times may be up to a day.
@@ -29,13 +30,12 @@ use taplab::script::run::ANY_WAIT;
 use taplab::script::{
     IpVersion, Outcome, RunOptions, Script, ScriptArgs, parse_script, show_parse_error,
 };
+use taplab::server_stack::{DEFAULT_BACKLOG, DEFAULT_MAX_CONNS};
+use taplab::stack::admission::Limits;
 
 pub const MAX_EVENTS: usize = 40;
 /// 15 minutes: past the keep-alive (60 s), peer-silence (150 s) and `*` (600 s) waits.
 pub const MAX_HORIZON_US: i64 = 900_000_000;
-/// Two: a script may open a second connection (or TIME-WAIT may hold the first); every
-/// socket costs its buffers, zeroed per run (with 8, zeroing was a third of the time).
-pub const MAX_CONNS: usize = 2;
 pub const MAX_WINDOW: usize = 4 << 20;
 
 pub fn run(data: &[u8]) {
@@ -107,10 +107,14 @@ fn options(script: &Script) -> RunOptions {
         request_timeout: parsed
             .as_ref()
             .map_or(std::time::Duration::from_secs(10), |a| a.request_timeout),
-        max_conns: parsed
-            .as_ref()
-            .map_or(64, |a| usize::from(a.max_conns))
-            .min(MAX_CONNS),
+        limits: parsed.as_ref().map_or(
+            Limits {
+                max_conns: DEFAULT_MAX_CONNS,
+                backlog: DEFAULT_BACKLOG,
+            },
+            |a| a.limits.limits(),
+        ),
+        guard: !parsed.as_ref().is_some_and(|a| a.limits.no_guard),
         pcap: None,
         ip: IpVersion::from_ipv6_flag(parsed.is_some_and(|a| a.ipv6)),
     }
@@ -143,14 +147,29 @@ mod tests {
     }
 
     #[test]
-    fn flags_lines_choose_the_knobs_and_ip_version_within_the_bounds() {
-        let s =
-            parse_script("// flags: --isn 1000 --ipv6 --max-conns 200\n0 < S 0:0(0)\n").unwrap();
+    fn flags_lines_choose_the_knobs_limits_guard_and_ip_version_within_the_bounds() {
+        let s = parse_script(
+            "// flags: --isn 1000 --ipv6 --max-conns 200 --backlog 3 --no-guard\n0 < S 0:0(0)\n",
+        )
+        .unwrap();
         let o = options(&s);
         assert_eq!(o.knobs.isn, taplab::knobs::IsnMode::Fixed(1000));
         assert_eq!(o.ip, IpVersion::V6);
-        assert_eq!(o.max_conns, MAX_CONNS);
+        assert_eq!(
+            o.limits,
+            Limits {
+                max_conns: 200,
+                backlog: 3
+            }
+        );
+        assert!(!o.guard);
         let s = parse_script("// flags: --bogus\n0 < S 0:0(0)\n").unwrap();
+        let o = options(&s);
+        assert_eq!(o.knobs, taplab::knobs::TcpKnobs::default());
+        assert_eq!(o.limits.max_conns, DEFAULT_MAX_CONNS);
+        assert!(o.guard);
+        // A window past the bound: the defaults.
+        let s = parse_script("// flags: --wscale 14\n0 < S 0:0(0)\n").unwrap();
         assert_eq!(options(&s).knobs, taplab::knobs::TcpKnobs::default());
     }
 }

@@ -1,37 +1,30 @@
-//! The server under test: the chain `taplab serve` builds, on an in-memory wire and a
-//! virtual clock.
+//! The server under test: the server side `taplab serve` runs ([`ServerStack`]), on an
+//! in-memory wire and a virtual clock.
 //!
-//! The chain is serve's with the tap replaced by the scripted peer's in-memory device
-//! ([`ScriptDevice`], which also answers our stack's ARP and neighbor solicitations for
-//! the peer, 192.168.69.100 / fdaa::100): device → capture point (no pcap file, only
-//! `/tcpinfo`'s table) → [`KnobsLayer`] → [`Stack`] (SYN gate and listening pool) →
-//! [`Server`] → HTTP over a [`Site`].
-//!
-//! [`ServerUnderTest::new`] is the only function that knows how the chain is put together:
-//! when taplab gains one constructor for it, only that function changes.
+//! [`ServerStack::new`] builds it as it builds serve's, with the tap replaced by the
+//! scripted peer's in-memory device ([`ScriptDevice`], which also answers our stack's ARP
+//! and neighbor solicitations for the peer, 192.168.69.100 / fdaa::100): device → capture
+//! point (no pcap file, only `/tcpinfo`'s table) → faults (none) → knobs layer → stack
+//! (admission, edge guard) → HTTP server over a [`Site`] whose files are all dated
+//! [`VIRTUAL_EPOCH`]. The setup is [`ServerSetup::lab_network`] with the fuzzer's
+//! [`Choice`] of knobs, limits and guard, and fixed secrets, so that the same input gives
+//! the same run (keyed ISNs included).
 //!
 //! Frames go in with [`ServerUnderTest::deliver`] and come out of
 //! [`ServerUnderTest::take_sent`]; nothing happens until [`ServerUnderTest::settle`] or
 //! [`ServerUnderTest::advance`] steps the server. Time moves only in `advance`, waking the
-//! server as `serve` would (at its next deadline, never more than serve's longest sleep
-//! apart), with a budget of wake-ups so that no input can make a run long.
+//! server as `serve` would (at its next deadline, never more than
+//! [`MAX_SLEEP`](taplab::server_stack::MAX_SLEEP) apart),
+//! with a budget of wake-ups so that no input can make a run long.
 
-use smoltcp::phy::{PcapMode, PcapWriter};
+use crate::knobs::Choice;
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{IpCidr, Ipv4Cidr, Ipv6Cidr};
 use std::cell::RefCell;
 use std::rc::Rc;
-use taplab::clock::{Clock, VIRTUAL_EPOCH, VirtualClock, to_system_time};
-use taplab::device::capture::{CaptureSink, FrameObserver};
-use taplab::device::knobs::{KnobsLayer, RewriteConfig};
+use taplab::clock::{Clock, VIRTUAL_EPOCH, VirtualClock};
 use taplab::http::Site;
-use taplab::knobs::TcpKnobs;
 use taplab::script::device::{ScriptDevice, Wire};
-use taplab::script::wire::{OUR_IP, OUR_IP6, PEER_IP, PEER_IP6};
-use taplab::serve::{MAC, MAX_SLEEP, TX_BUFFER, http_config};
-use taplab::server::Server;
-use taplab::stack::{Stack, StackConfig};
-use taplab::tcpinfo::ConnTable;
+use taplab::server_stack::{ServerSetup, ServerStack};
 
 /// Fixed secrets: the same input gives the same run (keyed ISNs included).
 const ISN_KEY: (u64, u64) = (0x6675_7a7a_6b65_7931, 0x6675_7a7a_6b65_7932);
@@ -40,58 +33,33 @@ const RANDOM_SEED: u64 = 0x6675_7a7a_7365_6564;
 /// frame, so a few hundred frames never need more).
 const SETTLE_LIMIT: usize = 1_000;
 
-type Chain = KnobsLayer<PcapWriter<ScriptDevice, CaptureSink>>;
-
 pub struct ServerUnderTest {
     clock: VirtualClock,
-    server: Server,
-    device: Chain,
+    server: ServerStack<ScriptDevice>,
     wire: Rc<RefCell<Wire>>,
 }
 
 impl ServerUnderTest {
-    /// serve's chain with these knobs and this many listening sockets, at
-    /// [`VIRTUAL_EPOCH`]. The knobs must be valid ([`TcpKnobs::validate`]).
-    pub fn new(knobs: &TcpKnobs, max_conns: usize, site: Site) -> ServerUnderTest {
-        let site = site.with_fixed_mtime(to_system_time(VIRTUAL_EPOCH));
-        let capacity = 4 * max_conns + 64;
-        let table = Rc::new(RefCell::new(ConnTable::new(MAC, capacity)));
-        let observers: Vec<Rc<RefCell<dyn FrameObserver>>> = vec![table.clone()];
-        let sink = match CaptureSink::new(None, observers) {
-            Ok(s) => s,
-            // Without a file there is nothing to open: this cannot fail.
-            Err(e) => panic!("a capture sink without a file failed: {e}"),
-        };
+    /// serve's server side as `choice` configures it, at [`VIRTUAL_EPOCH`]. The knobs
+    /// must be valid (`TcpKnobs::validate`), as [`crate::knobs::choose`] makes them.
+    pub fn new(choice: &Choice, site: Site) -> ServerUnderTest {
+        let site = site.with_fixed_mtime(VIRTUAL_EPOCH);
+        let mut setup = ServerSetup::lab_network(site, choice.knobs.clone());
+        setup.limits = choice.limits;
+        setup.guard = choice.guard;
+        setup.isn_key = ISN_KEY;
+        setup.random_seed = RANDOM_SEED;
         let wire = Rc::new(RefCell::new(Wire::default()));
-        let capture = PcapWriter::new(
-            ScriptDevice::new(wire.clone(), knobs.mtu),
-            sink,
-            PcapMode::Both,
-        );
-        let rewrite = RewriteConfig::from_knobs(knobs, ISN_KEY, capacity);
-        let mut device = KnobsLayer::new(capture, rewrite);
         let clock = VirtualClock::new(VIRTUAL_EPOCH);
-        let config = StackConfig {
-            mac: MAC,
-            addrs: vec![
-                IpCidr::Ipv4(Ipv4Cidr::new(OUR_IP, 24)),
-                IpCidr::Ipv6(Ipv6Cidr::new(OUR_IP6, 64)),
-            ],
-            gateway4: Some(PEER_IP),
-            gateway6: Some(PEER_IP6),
-            port: 80,
-            max_conns,
-            tx_buffer: TX_BUFFER,
-            knobs: knobs.clone(),
-            random_seed: RANDOM_SEED,
+        let device = ScriptDevice::new(wire.clone(), choice.knobs.mtu);
+        let server = match ServerStack::new(device, setup, clock.now()) {
+            Ok(s) => s,
+            // Only a pcap file can fail to open, and there is none.
+            Err(e) => panic!("the server side without a pcap file failed to build: {e}"),
         };
-        let stack = Stack::new(&config, &mut device, clock.now());
-        let http = http_config(knobs, std::time::Duration::from_secs(10));
-        let server = Server::new(stack, site, http, knobs.clone(), table);
         ServerUnderTest {
             clock,
             server,
-            device,
             wire,
         }
     }
@@ -114,7 +82,7 @@ impl ServerUnderTest {
     /// Steps the server at the current instant until it has taken every queued frame.
     pub fn settle(&mut self) {
         for _ in 0..SETTLE_LIMIT {
-            self.server.step(&self.clock, &mut self.device);
+            self.server.step(&self.clock);
             if !self.wire.borrow().has_rx() {
                 return;
             }
@@ -122,7 +90,8 @@ impl ServerUnderTest {
     }
 
     /// Moves the clock on by `by`, waking the server at each of its deadlines on the way
-    /// (at most [`MAX_SLEEP`] apart, as `serve` sleeps). Each wake-up costs one unit of
+    /// (at most
+    /// [`MAX_SLEEP`](taplab::server_stack::MAX_SLEEP) apart, as `serve` sleeps). Each wake-up costs one unit of
     /// `budget`; false when the budget ran out before `by` had passed.
     pub fn advance(&mut self, by: Duration, budget: &mut u32) -> bool {
         let target = self.clock.now() + by;
@@ -137,10 +106,7 @@ impl ServerUnderTest {
                 return false;
             }
             *budget -= 1;
-            let mut delay = self
-                .server
-                .poll_delay(now)
-                .map_or(MAX_SLEEP, |d| d.min(MAX_SLEEP));
+            let mut delay = self.server.poll_delay(now);
             if delay == Duration::ZERO {
                 // Due now, yet the step just made did nothing: move on a little (doubling
                 // while it lasts) rather than spin at one instant.

@@ -19,30 +19,37 @@
 //! `exit`, so nothing would remove a per-process directory. The tree is built under a
 //! private name and renamed into place, so concurrent first uses never see half of it;
 //! its content never changes (a change of content takes a new `-vN` name).
+//!
+//! A [`Site`] keeps a cache of the files it served (a `RefCell`: a site belongs to one
+//! thread), so it is opened once per thread, and every input gets a clone of it as
+//! opened, with an empty cache: what one input looked up cannot change the next one's
+//! run.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use taplab::http::Site;
 
 const NAME: &str = "taplab-fuzz-site-v1";
 pub const BIG_LEN: usize = 96 * 1024;
 
-/// The site (a clone of one opened once per process).
+/// The site, with nothing cached yet (a clone of the one this thread opened).
 pub fn site() -> Site {
-    static SITE: OnceLock<Site> = OnceLock::new();
-    SITE.get_or_init(|| {
-        let base = match ensure(&std::env::temp_dir()) {
-            Ok(b) => b,
-            Err(e) => panic!("cannot create the fuzz site under the temp dir: {e}"),
-        };
-        match Site::open(&base.join("root")) {
-            Ok(s) => s,
-            Err(e) => panic!("cannot open the fuzz site: {e}"),
-        }
-    })
-    .clone()
+    thread_local! {
+        static SITE: Site = open();
+    }
+    SITE.with(Site::clone)
+}
+
+fn open() -> Site {
+    let base = match ensure(&std::env::temp_dir()) {
+        Ok(b) => b,
+        Err(e) => panic!("cannot create the fuzz site under the temp dir: {e}"),
+    };
+    match Site::open(&base.join("root")) {
+        Ok(s) => s,
+        Err(e) => panic!("cannot open the fuzz site: {e}"),
+    }
 }
 
 /// Makes `<tmp>/taplab-fuzz-site-v1` if it is not there yet; returns its path.

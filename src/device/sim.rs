@@ -325,8 +325,6 @@ struct Direction {
     peak_waiting: usize,
     /// Frames sent into this direction so far.
     sent: u64,
-    /// Frames delivered out of it so far.
-    delivered: u64,
 }
 
 /// Independent random streams, one per kind of fault.
@@ -437,11 +435,6 @@ impl Wire {
         self.0.borrow().dirs[side.index()].sent
     }
 
-    /// Frames delivered to `side` so far.
-    pub fn delivered_to(&self, side: Side) -> u64 {
-        self.0.borrow().dirs[side.other().index()].delivered
-    }
-
     /// Frames still in flight, both directions.
     pub fn in_flight(&self) -> usize {
         self.0.borrow().dirs.iter().map(|d| d.queue.len()).sum()
@@ -456,10 +449,6 @@ impl Wire {
     pub fn faults(&self) -> (Vec<Fault>, u64) {
         let s = self.0.borrow();
         (s.faults.clone(), s.fault_count)
-    }
-
-    pub fn config(&self) -> WireConfig {
-        self.0.borrow().config.clone()
     }
 }
 
@@ -573,7 +562,6 @@ impl WireState {
         let dir = &mut self.dirs[side.other().index()];
         let key = *dir.queue.keys().next().filter(|k| k.0 <= now)?;
         let f = dir.queue.remove(&key)?;
-        dir.delivered += 1;
         if let Some(b) = self.budget[i].as_mut() {
             *b -= 1;
         }
@@ -586,16 +574,6 @@ impl WireState {
 pub struct SimEnd {
     wire: Wire,
     side: Side,
-}
-
-impl SimEnd {
-    pub fn side(&self) -> Side {
-        self.side
-    }
-
-    pub fn wire(&self) -> &Wire {
-        &self.wire
-    }
 }
 
 impl Device for SimEnd {
@@ -729,7 +707,6 @@ mod tests {
             9
         );
         assert_eq!(w.sent(Side::Server), 1);
-        assert_eq!(w.delivered_to(Side::Client), 1);
     }
 
     #[test]

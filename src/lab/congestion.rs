@@ -54,7 +54,6 @@ pub struct Sent {
 /// The data segments of one round trip.
 #[derive(Debug, Clone)]
 pub struct Flight {
-    pub start: Instant,
     /// Frame number of its first segment.
     pub first: usize,
     /// New bytes (retransmissions not counted).
@@ -145,7 +144,6 @@ pub fn flights(sent: &[Sent], rtt_ms: f64) -> Vec<Flight> {
         let new = last.is_none_or(|l| ms(s.time, l) > rtt_ms / 2.0);
         if new {
             out.push(Flight {
-                start: s.time,
                 first: s.no,
                 bytes: 0,
                 resends: false,

@@ -117,7 +117,7 @@ fn who(s: &Seg) -> &'static str {
     if s.from_client { "client" } else { "server" }
 }
 
-/// "client [FIN, ACK], server [ACK], …" for a list of segments.
+/// `client [FIN, ACK], server [ACK], …` for a list of segments.
 fn sequence(segs: &[(usize, Seg)]) -> String {
     segs.iter()
         .map(|(n, s)| format!("#{n} {} [{}]", who(s), s.flags()))
@@ -227,7 +227,7 @@ fn check_request(e: &Evidence) -> Verdict {
                 "#{m} acknowledges it"
             )),
             resp.map_or("no 200 response".into(), |(m, s)| format!(
-                "#{m} `{}`",
+                "#{m} starts the response `{}`",
                 s.http.as_deref().unwrap_or("")
             ))
         ),

@@ -18,7 +18,7 @@
 
 use crate::clock::{Clock, VIRTUAL_EPOCH, VirtualClock};
 use crate::device::capture::FrameObserver;
-use crate::device::sim::{Fault, Side, Wire, WireConfig, derive_seed};
+use crate::device::sim::{Fault, Side, SimEnd, Wire, WireConfig, derive_seed};
 use crate::http::Site;
 use crate::knobs::TcpKnobs;
 use crate::lab::client::{Client, ClientConfig, FetchResult, client_device};
@@ -121,8 +121,16 @@ impl FrameObserver for Recorder {
     }
 }
 
-/// Runs the experiment to its end.
-pub fn run(config: &RunConfig) -> Result<Outcome, String> {
+/// The server side of a run, exactly as `serve` builds it, on the wire's server end.
+struct ServerSide {
+    stack: ServerStack<SimEnd>,
+    /// Every frame the server's capture point sees.
+    recorder: Rc<RefCell<Recorder>>,
+    /// The server's state changes and guard actions.
+    log: Rc<RefCell<StateLog>>,
+}
+
+fn server_side(config: &RunConfig, wire: &Wire, now: Instant) -> Result<ServerSide, String> {
     let site = Site::open(&config.www)
         .map_err(|e| {
             format!(
@@ -131,11 +139,6 @@ pub fn run(config: &RunConfig) -> Result<Outcome, String> {
             )
         })?
         .with_fixed_mtime(LAB_MTIME);
-    let clock = VirtualClock::new(VIRTUAL_EPOCH);
-    let mtu = config.server_knobs.mtu;
-    let wire = Wire::new(config.wire.clone(), mtu);
-
-    // The server side, exactly as `serve` builds it.
     let recorder = Rc::new(RefCell::new(Recorder::default()));
     let mut setup = ServerSetup::lab_network(site, config.server_knobs.clone());
     setup.limits = config.limits;
@@ -148,11 +151,28 @@ pub fn run(config: &RunConfig) -> Result<Outcome, String> {
         derive_seed(config.seed, "server-isn-key-1"),
     );
     setup.random_seed = derive_seed(config.seed, "server-smoltcp");
-    let mut server = ServerStack::new(wire.end(Side::Server), setup, clock.now())?;
-    let server_log = Rc::new(RefCell::new(StateLog::default()));
-    server
+    let mut stack = ServerStack::new(wire.end(Side::Server), setup, now)?;
+    let log = Rc::new(RefCell::new(StateLog::default()));
+    stack
         .server()
-        .observe_states(server_log.clone() as Rc<RefCell<dyn StateObserver>>);
+        .observe_states(log.clone() as Rc<RefCell<dyn StateObserver>>);
+    Ok(ServerSide {
+        stack,
+        recorder,
+        log,
+    })
+}
+
+/// Runs the experiment to its end.
+pub fn run(config: &RunConfig) -> Result<Outcome, String> {
+    let clock = VirtualClock::new(VIRTUAL_EPOCH);
+    let mtu = config.server_knobs.mtu;
+    let wire = Wire::new(config.wire.clone(), mtu);
+    let ServerSide {
+        stack: mut server,
+        recorder,
+        log: server_log,
+    } = server_side(config, &wire, clock.now())?;
 
     // The client side.
     let mut client_dev = client_device(wire.end(Side::Client), &config.client);

@@ -211,6 +211,8 @@ pub struct Stack {
     scratch: Vec<u8>,
     due: Vec<u32>,
     log: RateLog,
+    /// Frames taken in per [`Stack::ingress`] (see [`Stack::set_ingress_batch`]).
+    ingress_batch: usize,
 }
 
 impl Stack {
@@ -258,6 +260,7 @@ impl Stack {
             scratch: Vec::new(),
             due: Vec::new(),
             log: RateLog::default(),
+            ingress_batch: MAX_INGRESS_BATCH,
         }
     }
 
@@ -351,7 +354,14 @@ impl Stack {
         self.timers.next().map(|t| t.max(now) - now)
     }
 
-    /// Takes in the frames waiting on the device (at most [`MAX_INGRESS_BATCH`]). Returns
+    /// How many frames one [`Stack::ingress`] takes in. One, for a reader watching frame by
+    /// frame (`serve --trace`, `--step`): the layer above then reports each frame's state
+    /// changes before the next frame is shown, not after a batch of them.
+    pub fn set_ingress_batch(&mut self, frames: usize) {
+        self.ingress_batch = frames.clamp(1, MAX_INGRESS_BATCH);
+    }
+
+    /// Takes in the frames waiting on the device (at most the ingress batch). Returns
     /// true if it took any. Call [`Stack::egress`] after the layer above has acted on the
     /// sockets: that order lets a response, or a FIN, leave in the same segment as the
     /// ACK it answers.
@@ -360,7 +370,7 @@ impl Stack {
         self.iface.poll_maintenance(now);
         self.log.flush(now);
         let mut any = false;
-        for _ in 0..MAX_INGRESS_BATCH {
+        for _ in 0..self.ingress_batch {
             let Some((rx, tx)) = device.receive(now) else {
                 break;
             };

@@ -19,6 +19,6 @@ pub mod tuple;
 
 pub use change::{Cause, Inferred, StateChange, endpoint_text};
 pub use flags::TcpFlags;
-pub use options::{OptionAt, TcpOption, options};
+pub use options::{TcpOption, options};
 pub use state::{Side, TcpState};
 pub use tuple::TupleKey;

@@ -43,14 +43,6 @@ impl<'a> SackBlocks<'a> {
             .chunks_exact(8)
             .map(|c| (be32(&c[0..4]), be32(&c[4..8])))
     }
-
-    pub fn len(&self) -> usize {
-        self.0.len() / 8
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.len() < 8
-    }
 }
 
 /// One option, typed. Data is borrowed from the header.
@@ -274,7 +266,7 @@ mod tests {
         let TcpOption::Sack(blocks) = got[0] else {
             panic!("{got:?}")
         };
-        assert_eq!(blocks.len(), 4);
+        assert_eq!(blocks.iter().count(), 4);
         assert_eq!(blocks.iter().last(), Some((600, 700)));
         assert_eq!(got[1], TcpOption::Eol);
         assert_eq!(got.len(), 2, "nothing after EOL");

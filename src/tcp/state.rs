@@ -97,13 +97,6 @@ impl Side {
         }
     }
 
-    pub fn other(self) -> Side {
-        match self {
-            Side::Client => Side::Server,
-            Side::Server => Side::Client,
-        }
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Side::Client => "client",
@@ -129,7 +122,6 @@ mod tests {
         assert_eq!(TcpState::from(State::TimeWait).name(), "TIME_WAIT");
         assert!(TcpState::CloseWait.is_synchronized());
         assert!(!TcpState::TimeWait.is_synchronized());
-        assert_eq!(Side::Server.other(), Side::Client);
         assert_eq!(Side::Client.index(), 0);
     }
 }

@@ -49,7 +49,7 @@ pub use analyzer::Analyzer;
 pub use listing::{Extras, ListingOptions};
 pub use marks::Mark;
 pub use pcap::{CaptureReader, CapturedFrame, LinkType};
-pub use row::{Content, OtherRow, Row, TcpRow};
+pub use row::{Row, TcpRow};
 pub use timeline::{StateTracker, StreamStates};
 
 use crate::tcp::StateChange;

@@ -180,20 +180,14 @@ fn frames_of(pts: &[Pt], series: &[&str]) -> BTreeSet<u64> {
         .collect::<BTreeSet<u64>>()
 }
 
-/// Checks the tcptrace and window points of one stream against tshark, frame by frame,
-/// both ways (every point has tshark's numbers; every frame tshark has is a point).
-/// Returns a one-paragraph report.
-pub fn check(file: &Path, tcptrace_csv: &str, window_csv: &str) -> String {
-    let t = tshark_fields(file);
-    let tt = points(tcptrace_csv);
-    let wp = points(window_csv);
-    let first = tt
-        .iter()
-        .find(|p| p.series == "data")
-        .unwrap_or_else(|| panic!("no data points in\n{tcptrace_csv}"));
-    let stream = t[&first.frame].stream;
-    let sender = t[&first.frame].sport;
-    let of_stream = |f: &&Tf| f.stream == stream;
+/// Every tcptrace (`tt`) and window (`wp`) point has tshark's time and numbers for its
+/// frame, and its frame is of `stream`. Returns how many points were compared.
+fn points_have_tsharks_numbers(
+    t: &BTreeMap<u64, Tf>,
+    tt: &[Pt],
+    wp: &[Pt],
+    stream: Option<u64>,
+) -> usize {
     let mut checked = 0;
     let all = tt
         .iter()
@@ -250,6 +244,24 @@ pub fn check(file: &Path, tcptrace_csv: &str, window_csv: &str) -> String {
         );
         checked += 1;
     }
+    checked
+}
+
+/// Checks the tcptrace and window points of one stream against tshark, frame by frame,
+/// both ways (every point has tshark's numbers; every frame tshark has is a point).
+/// Returns a one-paragraph report.
+pub fn check(file: &Path, tcptrace_csv: &str, window_csv: &str) -> String {
+    let t = tshark_fields(file);
+    let tt = points(tcptrace_csv);
+    let wp = points(window_csv);
+    let first = tt
+        .iter()
+        .find(|p| p.series == "data")
+        .unwrap_or_else(|| panic!("no data points in\n{tcptrace_csv}"));
+    let stream = t[&first.frame].stream;
+    let sender = t[&first.frame].sport;
+    let of_stream = |f: &&Tf| f.stream == stream;
+    let checked = points_have_tsharks_numbers(&t, &tt, &wp, stream);
     // Both ways: every frame of the stream tshark has appears where it should.
     let by = |pred: &dyn Fn(&Tf) -> bool| -> BTreeSet<u64> {
         t.iter()

@@ -4,8 +4,9 @@
 //!
 //! The seeds are short conversations a browser or an attacker has with the server: a
 //! GET on a keep-alive connection, the client closing first, RSTs in and out of the
-//! window, a SYN burst to a full pool, a SYN to a closed port, ARP, ping, UDP, and the
-//! same over IPv6, under several knob headers. ACK numbers of the peer's segments are
+//! window (with and without the edge guard), a SYN burst past a small backlog to a full
+//! server, a SYN to a closed port, ARP, ping, UDP, and the same over IPv6, under several
+//! configuration headers ([`crate::knobs`]). ACK numbers of the peer's segments are
 //! written relative to our ISN (control flag 1), as the target lets them be.
 
 use crate::knobs::HEADER;
@@ -17,8 +18,7 @@ use smoltcp::wire::{
     Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
     TcpTimestampRepr, UdpPacket, UdpRepr,
 };
-use taplab::script::wire::{OUR_IP, OUR_IP6, PEER_IP, PEER_IP6, PEER_MAC};
-use taplab::serve::MAC;
+use taplab::network::{HOST_MAC, HOST_V4, HOST_V6, HTTP_PORT, SERVER_MAC, SERVER_V4, SERVER_V6};
 
 /// The IP version the peer speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,13 +30,13 @@ pub enum Peer {
 impl Peer {
     /// The peer's MAC (the source of its frames).
     pub fn mac(self) -> EthernetAddress {
-        PEER_MAC
+        HOST_MAC
     }
 
     fn addrs(self) -> (IpAddress, IpAddress) {
         match self {
-            Peer::V4 => (PEER_IP.into(), OUR_IP.into()),
-            Peer::V6 => (PEER_IP6.into(), OUR_IP6.into()),
+            Peer::V4 => (HOST_V4.into(), SERVER_V4.into()),
+            Peer::V6 => (HOST_V6.into(), SERVER_V6.into()),
         }
     }
 }
@@ -109,9 +109,9 @@ fn tcp(
 ) -> Vec<u8> {
     let (p, s) = peer.addrs();
     let (src, dst, src_mac, dst_mac, src_port, dst_port) = if to_server {
-        (p, s, PEER_MAC, MAC, peer_port, 80)
+        (p, s, HOST_MAC, SERVER_MAC, peer_port, HTTP_PORT)
     } else {
-        (s, p, MAC, PEER_MAC, 80, peer_port)
+        (s, p, SERVER_MAC, HOST_MAC, HTTP_PORT, peer_port)
     };
     let syn = control == TcpControl::Syn;
     let repr = TcpRepr {
@@ -175,15 +175,15 @@ pub fn tcp_reply(
 pub fn arp_request() -> Vec<u8> {
     let arp = ArpRepr::EthernetIpv4 {
         operation: ArpOperation::Request,
-        source_hardware_addr: PEER_MAC,
-        source_protocol_addr: PEER_IP,
+        source_hardware_addr: HOST_MAC,
+        source_protocol_addr: HOST_V4,
         target_hardware_addr: EthernetAddress([0; 6]),
-        target_protocol_addr: OUR_IP,
+        target_protocol_addr: SERVER_V4,
     };
     let mut buf = vec![0u8; 14 + arp.buffer_len()];
     let mut eth = EthernetFrame::new_unchecked(&mut buf[..]);
     EthernetRepr {
-        src_addr: PEER_MAC,
+        src_addr: HOST_MAC,
         dst_addr: EthernetAddress::BROADCAST,
         ethertype: EthernetProtocol::Arp,
     }
@@ -204,8 +204,8 @@ pub fn ping(peer: Peer, seq: u16) -> Vec<u8> {
                 data,
             };
             ip_frame(
-                PEER_MAC,
-                MAC,
+                HOST_MAC,
+                SERVER_MAC,
                 src,
                 dst,
                 IpProtocol::Icmp,
@@ -225,8 +225,8 @@ pub fn ping(peer: Peer, seq: u16) -> Vec<u8> {
                 data,
             };
             ip_frame(
-                PEER_MAC,
-                MAC,
+                HOST_MAC,
+                SERVER_MAC,
                 src,
                 dst,
                 IpProtocol::Icmpv6,
@@ -255,8 +255,8 @@ pub fn udp(peer: Peer) -> Vec<u8> {
         dst_port: 53,
     };
     ip_frame(
-        PEER_MAC,
-        MAC,
+        HOST_MAC,
+        SERVER_MAC,
         src,
         dst,
         IpProtocol::Udp,
@@ -407,26 +407,33 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
             conversation(Input::new([0; HEADER]), Peer::V6, 40001, GET, &[]),
         ),
         // The big file with partial ACKs, under a fixed ISN near 2^32 (wraps), MSS 536,
-        // Reno, no timestamps.
+        // Reno, no timestamps, and our window scaled (--window 65536: shift 1).
         (
             "big-file-isn-wrap".into(),
             conversation(
-                Input::new([0b1000_0010, 0b0010_1000, 0]),
+                Input::new([0b1000_0010, 0b0010_1000, 0, 1]),
                 Peer::V4,
                 40002,
                 GET_BIG,
                 &[536, 4000, 9000, 20000],
             ),
         ),
-        // Server closes first after each response, FIN separate, abort.
+        // Server closes first after each response, FIN separate, abort; one connection
+        // at most.
         (
             "server-first-abort".into(),
-            conversation(Input::new([0b0011_0100, 0, 1]), Peer::V4, 40003, GET, &[]),
+            conversation(
+                Input::new([0b0011_0100, 0, 1, 0]),
+                Peer::V4,
+                40003,
+                GET,
+                &[],
+            ),
         ),
     ];
     // The keep-alive connection idles until the server's FIN (idle:1), then the peer is
     // silent past keep-alive and peer-silence timeouts.
-    let idle = Input::new([0b0000_1100, 0, 0])
+    let idle = Input::new([0b0000_1100, 0, 0, 0])
         .add(
             NOW,
             tcp_frame(Peer::V4, 40004, TcpControl::Syn, 7, None, &[], true),
@@ -439,75 +446,10 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
         .wait(13)
         .wait(14);
     out.push(("idle-then-silent".into(), idle));
-    // RSTs: one in the window but not at RCV.NXT, one blind (out of window), one exact.
-    let rst = Input::new([0b0000_0001, 0, 0])
-        .add(
-            NOW,
-            tcp_frame(Peer::V4, 40005, TcpControl::Syn, 100, None, &[], false),
-        )
-        .add(
-            REL,
-            tcp_frame(Peer::V4, 40005, TcpControl::None, 101, Some(1), &[], false),
-        )
-        .add(
-            NOW,
-            tcp_frame(
-                Peer::V4,
-                40005,
-                TcpControl::Rst,
-                3_000_000,
-                None,
-                &[],
-                false,
-            ),
-        )
-        .add(
-            NOW,
-            tcp_frame(Peer::V4, 40005, TcpControl::Rst, 500, None, &[], false),
-        )
-        .add(
-            REL,
-            tcp_frame(Peer::V4, 40005, TcpControl::Psh, 101, Some(1), GET, false),
-        )
-        .add(
-            NOW,
-            tcp_frame(Peer::V4, 40005, TcpControl::Syn, 9, None, &[], false),
-        )
-        .add(
-            NOW,
-            tcp_frame(
-                Peer::V4,
-                40005,
-                TcpControl::Rst,
-                101 + GET.len() as u32,
-                None,
-                &[],
-                false,
-            ),
-        );
-    out.push(("rst-kinds".into(), rst));
-    // A burst of SYNs from six ports in one batch to a pool of two.
-    let mut burst = Input::new([0, 0, 0b01]);
-    for port in 41000..41006u16 {
-        let how = How {
-            step: 0,
-            relative: false,
-            batch: port != 41005,
-        };
-        burst = burst.add(
-            how,
-            tcp_frame(
-                Peer::V4,
-                port,
-                TcpControl::Syn,
-                u32::from(port),
-                None,
-                &[],
-                true,
-            ),
-        );
-    }
-    out.push(("syn-burst-full-pool".into(), burst.wait(8).wait(12)));
+    // RSTs, with the edge guard (RFC 5961) and without it (--no-guard: smoltcp alone).
+    out.push(("rst-kinds".into(), rst_kinds(0)));
+    out.push(("rst-kinds-no-guard".into(), rst_kinds(0b1000_0000)));
+    out.push(("syn-burst-small-backlog".into(), syn_burst()));
     // ARP, ping, UDP to a closed port, a SYN to port 81 (RST), over both versions.
     let mut misc = Input::new([0; HEADER])
         .add(NOW, arp_request())
@@ -526,8 +468,9 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
         closed,
     );
     out.push(("arp-ping-udp-closed-port".into(), misc));
-    // Data before the handshake completes, out-of-order data, a window probe.
-    let ooo = Input::new([0, 0b1000_0001, 0b10])
+    // Data before the handshake completes, out-of-order data, a window probe, into a
+    // 1024-byte window.
+    let ooo = Input::new([0, 0b1000_0001, 0b10, 2])
         .add(
             NOW,
             tcp_frame(Peer::V4, 40007, TcpControl::Syn, 0, None, &[], true),
@@ -571,4 +514,96 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
         .wait(10);
     out.push(("out-of-order-request".into(), ooo));
     out.into_iter().map(|(n, i)| (n, i.0)).collect()
+}
+
+/// RSTs: one in the window but not at RCV.NXT, one blind (out of window), one exact;
+/// `guard_bit` is the header's `--no-guard` bit (byte 2, bit 7) or 0.
+fn rst_kinds(guard_bit: u8) -> Input {
+    Input::new([0b0000_0001, 0, guard_bit, 0])
+        .add(
+            NOW,
+            tcp_frame(Peer::V4, 40005, TcpControl::Syn, 100, None, &[], false),
+        )
+        .add(
+            REL,
+            tcp_frame(Peer::V4, 40005, TcpControl::None, 101, Some(1), &[], false),
+        )
+        .add(
+            NOW,
+            tcp_frame(
+                Peer::V4,
+                40005,
+                TcpControl::Rst,
+                3_000_000,
+                None,
+                &[],
+                false,
+            ),
+        )
+        .add(
+            NOW,
+            tcp_frame(Peer::V4, 40005, TcpControl::Rst, 500, None, &[], false),
+        )
+        .add(
+            REL,
+            tcp_frame(Peer::V4, 40005, TcpControl::Psh, 101, Some(1), GET, false),
+        )
+        .add(
+            NOW,
+            tcp_frame(Peer::V4, 40005, TcpControl::Syn, 9, None, &[], false),
+        )
+        .add(
+            NOW,
+            tcp_frame(
+                Peer::V4,
+                40005,
+                TcpControl::Rst,
+                101 + GET.len() as u32,
+                None,
+                &[],
+                false,
+            ),
+        )
+}
+
+/// Six SYNs from ports 41000–41005 in one batch to a backlog of two and one connection
+/// at most: each SYN past the second evicts the oldest half-open connection. Then 41000
+/// (evicted long ago) and the last two complete their handshakes and send a GET: only
+/// 41004 is served; 41005's handshake finds the server full, and 41000's connection is
+/// gone.
+fn syn_burst() -> Input {
+    let mut burst = Input::new([0, 0, 0b0100_0001, 0]);
+    for port in 41000..41006u16 {
+        let how = How {
+            step: 0,
+            relative: false,
+            batch: port != 41005,
+        };
+        burst = burst.add(how, syn_from(port));
+    }
+    for port in [41000u16, 41004, 41005] {
+        let seq = u32::from(port) + 1;
+        burst = burst
+            .add(
+                REL,
+                tcp_frame(Peer::V4, port, TcpControl::None, seq, Some(1), &[], true),
+            )
+            .add(
+                REL,
+                tcp_frame(Peer::V4, port, TcpControl::Psh, seq, Some(1), GET, true),
+            );
+    }
+    burst.wait(8).wait(12)
+}
+
+fn syn_from(port: u16) -> Vec<u8> {
+    tcp_frame(
+        Peer::V4,
+        port,
+        TcpControl::Syn,
+        u32::from(port),
+        None,
+        &[],
+        true,
+    )
 }

@@ -171,7 +171,7 @@ fn relinked(frames: &[(i64, Vec<u8>)], cooked: bool) -> Vec<(i64, Vec<u8>)> {
         .map(|(t, f)| {
             let mut out = Vec::new();
             if cooked {
-                let outgoing = f[6..12] == taplab::serve::MAC.0;
+                let outgoing = f[6..12] == taplab::network::SERVER_MAC.0;
                 out.extend(if outgoing { [0u8, 4] } else { [0u8, 0] }); // packet type
                 out.extend(1u16.to_be_bytes()); // ARPHRD_ETHER
                 out.extend(6u16.to_be_bytes());

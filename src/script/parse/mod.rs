@@ -58,7 +58,7 @@ pub use error::ParseError;
 pub use options::{MAX_OPTION_BYTES, option_bytes};
 pub use payload::escape;
 pub use spec::{Dir, Event, Hex, OptList, Script, SegmentSpec, SeqSpec, TcpOpt, Time, Val, When};
-pub use time::{MAX_ABSOLUTE_US, MAX_RELATIVE_US, format_secs};
+pub use time::format_secs;
 
 use crate::tcp::TcpFlags;
 use cursor::{Cursor, IN_EXACT, Wild};

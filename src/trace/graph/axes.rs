@@ -158,11 +158,6 @@ impl Axis {
     pub fn title(&self, name: &str) -> String {
         format!("{name} ({})", self.unit)
     }
-
-    /// The display unit's size in base units (1e3 for kB).
-    pub fn divisor(&self) -> f64 {
-        self.div
-    }
 }
 
 #[cfg(test)]

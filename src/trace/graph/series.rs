@@ -21,8 +21,6 @@ pub enum Shape {
     Triangle,
     /// An ×.
     Cross,
-    /// A hollow diamond.
-    Diamond,
 }
 
 /// How a series is drawn.

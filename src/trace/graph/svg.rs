@@ -125,7 +125,6 @@ fn marker(out: &mut String, shape: Shape, x: f64, y: f64) {
         Shape::Square => w!(out, "M{} {}h5v5h-5z", c(x - 2.5), c(y - 2.5)),
         Shape::Triangle => w!(out, "M{} {}l{r} 5.2h-6z", c(x), c(y - r)),
         Shape::Cross => w!(out, "M{} {}l6 6m0 -6l-6 6", c(x - r), c(y - r)),
-        Shape::Diamond => w!(out, "M{} {}l{r} {r}l-{r} {r}l-{r} -{r}z", c(x), c(y - r)),
     }
 }
 

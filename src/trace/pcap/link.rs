@@ -41,7 +41,8 @@ impl LinkType {
         })
     }
 
-    /// The LINKTYPE_* number.
+    /// The LINKTYPE_* number (the tests check the reader's mapping with it).
+    #[cfg(test)]
     pub fn code(self) -> u32 {
         match self {
             LinkType::Null => 0,

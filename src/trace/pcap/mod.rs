@@ -47,7 +47,8 @@ pub struct CapturedFrame {
     pub orig_len: usize,
 }
 
-/// Which flavour of file is being read.
+/// Which flavour of file is being read ([`CaptureReader::format`], for the tests).
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Pcap { big_endian: bool, nanos: bool },
@@ -131,7 +132,9 @@ impl<R: Read> CaptureReader<R> {
         })
     }
 
-    /// The format of the file.
+    /// The format of the file (for the tests that compare this reader with the one it
+    /// replaced; nothing else asks).
+    #[cfg(test)]
     pub fn format(&self) -> Format {
         match &self.reader {
             Reader::Classic(c) => Format::Pcap {
