@@ -15,7 +15,7 @@
 //! polls every socket in the set for egress: both linear in their number (measured: at
 //! 1024 sockets, a fifth of the server's time went to looking at idle sockets). So the
 //! sockets do not live in one smoltcp set. The stack keeps them in its own [`table`],
-//! found by 4-tuple in O(1), each in a socket set of its own ([`solo`]), and gives
+//! found by 4-tuple in O(1), each in a socket set of its own (`solo.rs`), and gives
 //! smoltcp the set of the one socket a frame concerns (or an empty one: ARP, ICMP, a
 //! segment nobody owns, which smoltcp answers with RST). For egress it lends smoltcp the
 //! sets of the sockets that have something to do — data written, or a timer due — one
@@ -255,7 +255,7 @@ impl Stack {
             half_open: VecDeque::new(),
             waiting: VecDeque::new(),
             time_wait: VecDeque::new(),
-            sent: TxLog::default(),
+            sent: TxLog::new(!device.capabilities().checksum.tcp.tx()),
             awaiting_neighbor: Vec::new(),
             scratch: Vec::new(),
             due: Vec::new(),
