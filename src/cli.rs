@@ -140,6 +140,9 @@ pub struct ServeArgs {
     /// As --step, but every frame waits: ARP, IPv6 neighbour discovery, … too
     #[arg(long)]
     pub step_all: bool,
+    /// Checksum and segmentation offload on the tap (virtio-net header): we send TCP segments up to 64 KiB that the kernel takes as a NIC with TSO would; tcpdump and --pcap show them whole
+    #[arg(long)]
+    pub offload: bool,
     #[command(flatten)]
     pub knobs: KnobArgs,
 }
@@ -186,6 +189,9 @@ impl ServeArgs {
         if loss > 0 && knobs.mtu > 1500 {
             return Err("--loss works on frames up to 1536 bytes (smoltcp's FaultInjector): use --mtu 1500 or less".into());
         }
+        if loss > 0 && self.offload {
+            return Err("--loss works on frames up to 1536 bytes (smoltcp's FaultInjector) and --offload sends up to 64 KiB: leave out one of them".into());
+        }
         Ok(ServeOptions {
             tap: self.tap,
             addr4: self.addr,
@@ -209,6 +215,7 @@ impl ServeArgs {
             } else {
                 None
             },
+            offload: self.offload,
         })
     }
 }
@@ -381,6 +388,16 @@ mod tests {
                 .contains("same subnet")
         );
         assert!(serve(&["--mtu", "100"]).is_err());
+        // A tap's largest MTU, and no larger.
+        assert_eq!(serve(&["--mtu", "65521"]).unwrap().knobs.mtu, 65521);
+        assert!(serve(&["--mtu", "65522"]).is_err());
+        assert!(serve(&["--offload"]).unwrap().offload);
+        assert!(!serve(&[]).unwrap().offload);
+        assert!(
+            serve(&["--offload", "--loss", "0.1"])
+                .unwrap_err()
+                .contains("--offload")
+        );
     }
 
     /// The error for `args`, asserting it is one line and names `flag`.

@@ -298,8 +298,8 @@ pub struct KnobArgs {
     /// The MSS we advertise, and the largest payload we send [default: from the MTU]
     #[arg(long, value_name = "N")]
     pub mss: Option<u16>,
-    /// Device MTU (IP bytes per frame); also set on the tap when taplab creates it
-    #[arg(long, default_value_t = 1500, value_parser = clap::value_parser!(u16).range(1280..=9000))]
+    /// Device MTU (IP bytes per frame, up to a tap's 65521); also set on the tap when taplab creates it
+    #[arg(long, default_value_t = 1500, value_parser = clap::value_parser!(u16).range(1280..=65521))]
     pub mtu: u16,
     /// Window-scale shift we advertise (0..14), made real by the receive buffer size; `off`: no scaling either way
     #[arg(long, value_parser = parse_wscale, value_name = "0..14|off")]

@@ -54,6 +54,8 @@ pub struct ServeOptions {
     /// Step mode: hold these frames until the user releases each (implies the live
     /// listing).
     pub step: Option<Holds>,
+    /// Checksum and segmentation offload on the tap (`--offload`).
+    pub offload: bool,
 }
 
 /// Runs until SIGINT/SIGTERM. Errors are one line that says what to do.
@@ -87,7 +89,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
     }
 
     let mtu = opts.knobs.mtu;
-    let tap = TapDevice::open(&opts.tap, mtu).map_err(|e| e.to_string())?;
+    let tap = TapDevice::open(&opts.tap, mtu, opts.offload).map_err(|e| e.to_string())?;
     let host = HostSide {
         name: tap.name().to_string(),
         mtu,

@@ -20,7 +20,7 @@ use smoltcp::phy::Device;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::IpEndpoint;
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 /// An upper bound on the work of one step, so a peer that keeps the stack busy cannot
@@ -32,6 +32,7 @@ const MAX_ROUNDS_PER_STEP: usize = 64;
 pub const CLIENT_FIRST_WAIT: Duration = Duration::from_secs(30);
 
 struct Conn {
+    id: ConnId,
     http: HttpConnection,
     local: IpEndpoint,
     remote: IpEndpoint,
@@ -42,7 +43,8 @@ struct Conn {
     closing: bool,
     /// When HTTP was done with the connection (for --close client-first).
     done_at: Option<Instant>,
-    /// Its HTTP wake-up time as queued in `Server::timers`.
+    /// Its HTTP wake-up time as queued in `Server::timers`: no later than the time HTTP
+    /// asked for (a later wish leaves an earlier entry in place; see [`Server::drive`]).
     wake: Option<Instant>,
 }
 
@@ -86,7 +88,8 @@ pub struct Server {
     stack: Stack,
     site: Site,
     http: HttpConfig,
-    conns: HashMap<ConnId, Conn>,
+    /// The open connections, at their ids' indexes (which the stack keeps small).
+    conns: Vec<Option<Conn>>,
     /// HTTP wake-up times (request and keep-alive timers), earliest first.
     timers: BTreeSet<(Instant, ConnId)>,
     client_first: bool,
@@ -114,7 +117,7 @@ impl Server {
             stack,
             site,
             http,
-            conns: HashMap::new(),
+            conns: Vec::new(),
             timers: BTreeSet::new(),
             client_first: knobs.close == crate::knobs::ClosePolicy::ClientFirst,
             knobs,
@@ -151,7 +154,7 @@ impl Server {
                     break;
                 }
                 self.timers.pop_first();
-                if let Some(c) = self.conns.get_mut(&id) {
+                if let Some(c) = conn_mut(&mut self.conns, id) {
                     c.wake = None;
                 }
                 ready.push(id);
@@ -204,21 +207,23 @@ impl Server {
         match event {
             StackEvent::Opened { id, local, remote } => {
                 log::info!("{remote} connection open");
-                self.conns.insert(
+                let i = id.index();
+                if self.conns.len() <= i {
+                    self.conns.resize_with(i + 1, || None);
+                }
+                self.conns[i] = Some(Conn {
                     id,
-                    Conn {
-                        http: HttpConnection::new(now),
-                        local,
-                        remote,
-                        opened: now,
-                        requests: 0,
-                        bytes: 0,
-                        peer_closed: false,
-                        closing: false,
-                        done_at: None,
-                        wake: None,
-                    },
-                );
+                    http: HttpConnection::new(now),
+                    local,
+                    remote,
+                    opened: now,
+                    requests: 0,
+                    bytes: 0,
+                    peer_closed: false,
+                    closing: false,
+                    done_at: None,
+                    wake: None,
+                });
             }
             StackEvent::State {
                 local,
@@ -243,7 +248,11 @@ impl Server {
                 }
             }
             StackEvent::Closed { id, remote, .. } => {
-                if let Some(c) = self.conns.remove(&id) {
+                if let Some(c) = self
+                    .conns
+                    .get_mut(id.index())
+                    .and_then(|slot| slot.take_if(|c| c.id == id))
+                {
                     if let Some(t) = c.wake {
                         self.timers.remove(&(t, id));
                     }
@@ -260,7 +269,7 @@ impl Server {
 
     /// Moves bytes between one socket and its HTTP connection. True if anything moved.
     fn drive(&mut self, id: ConnId, now: Instant) -> bool {
-        let Some(conn) = self.conns.get_mut(&id) else {
+        let Some(conn) = conn_mut(&mut self.conns, id) else {
             return false;
         };
         let Some(socket) = self.stack.socket(id) else {
@@ -381,14 +390,23 @@ impl Server {
         }
         // A deadline already past means "drive it again at the next step".
         let wake = wake.map(|t| t.max(now + Duration::from_micros(1)).min(t.max(now)));
-        if wake != conn.wake {
+        // A later wish than the entry queued leaves the entry in place: when it comes, the
+        // drive finds nothing due and queues the real time. The keep-alive deadline moves
+        // later with every request, and moving its queue entry each time cost more than
+        // the rare early drive.
+        let queued = match (conn.wake, wake) {
+            (Some(q), Some(w)) if w < q => Some(w),
+            (Some(q), _) => Some(q),
+            (None, w) => w,
+        };
+        if queued != conn.wake {
             if let Some(t) = conn.wake {
                 self.timers.remove(&(t, id));
             }
-            if let Some(t) = wake {
+            if let Some(t) = queued {
                 self.timers.insert((t, id));
             }
-            conn.wake = wake;
+            conn.wake = queued;
         }
         if finish {
             self.stack.finish(id);
@@ -397,4 +415,9 @@ impl Server {
         }
         progressed
     }
+}
+
+/// The open connection `id`, if it still is.
+fn conn_mut(conns: &mut [Option<Conn>], id: ConnId) -> Option<&mut Conn> {
+    conns.get_mut(id.index())?.as_mut().filter(|c| c.id == id)
 }

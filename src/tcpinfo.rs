@@ -18,11 +18,12 @@
 use crate::device::capture::FrameObserver;
 use crate::device::frame::tcp_span;
 use crate::knobs::TcpKnobs;
-use crate::tcp::{StateChange, TcpFlags, TcpOption, TcpState, options};
+use crate::tcp::{StateChange, TcpFlags, TcpOption, TcpState, TupleKey, options};
 use crate::trace::flight::Flight;
 use serde_json::{Value, json};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, IpAddress, IpEndpoint, TcpPacket};
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 
 /// Segments of a connection kept for its ladder (the rest are only counted).
@@ -147,19 +148,20 @@ impl ConnRecord {
 
 /// Connections seen on the wire, by (our endpoint, peer endpoint).
 ///
-/// Every frame passes here, so each costs O(1): a hash look-up, no checksum (the record
+/// Every frame passes here, so each costs O(1): one hash look-up (of the tuple packed as
+/// a [`TupleKey`]), no checksum (the record
 /// shows what was on the wire; smoltcp drops a corrupt segment anyway), and eviction from
 /// two queues of keys in arrival order — closed connections first, then the oldest —
 /// rather than a search of the table (a SYN flood must not make every frame scan it).
 pub struct ConnTable {
     mac: EthernetAddress,
     capacity: usize,
-    conns: HashMap<ConnKey, ConnRecord>,
+    conns: HashMap<TupleKey, ConnRecord>,
     /// Keys in arrival order, and the keys of closed connections in closing order, each
     /// with the record's first-seen time (a stale entry names a record that is gone or
     /// was made again later).
-    arrived: VecDeque<(ConnKey, Instant)>,
-    closed: VecDeque<(ConnKey, Instant)>,
+    arrived: VecDeque<(TupleKey, Instant)>,
+    closed: VecDeque<(TupleKey, Instant)>,
 }
 
 /// (source, destination, TCP header) of a frame carrying a TCP segment.
@@ -181,12 +183,17 @@ impl ConnTable {
         }
     }
 
-    fn record(&mut self, key: ConnKey, now: Instant) -> &mut ConnRecord {
-        if !self.conns.contains_key(&key) {
+    fn record(&mut self, key: TupleKey, now: Instant) -> &mut ConnRecord {
+        // Only a full table costs a second look-up.
+        if self.conns.len() >= self.capacity && !self.conns.contains_key(&key) {
             while self.conns.len() >= self.capacity && self.evict_one() {}
-            self.arrived.push_back((key, now));
         }
-        self.conns.entry(key).or_insert_with(|| ConnRecord {
+        let vacant = match self.conns.entry(key) {
+            Entry::Occupied(e) => return e.into_mut(),
+            Entry::Vacant(e) => e,
+        };
+        self.arrived.push_back((key, now));
+        vacant.insert(ConnRecord {
             first_seen: now,
             peer_syn: None,
             our_syn: None,
@@ -217,7 +224,7 @@ impl ConnTable {
     }
 
     /// Marks a record closed (it goes first when the table is full).
-    fn close(&mut self, key: ConnKey) {
+    fn close(&mut self, key: TupleKey) {
         if let Some(r) = self.conns.get_mut(&key)
             && !r.closed
         {
@@ -228,19 +235,20 @@ impl ConnTable {
 
     /// One of our sockets changed state (smoltcp's real states, reported by the stack).
     pub fn state_change(&mut self, c: &StateChange) {
-        let r = self.record((c.local, c.remote), c.time);
+        let key = TupleKey::new(c.local, c.remote);
+        let r = self.record(key, c.time);
         if r.states.is_empty() {
             r.states.push((c.time, c.from));
         }
         r.states.push((c.time, c.to));
         if matches!(c.to, TcpState::Closed | TcpState::TimeWait) {
-            self.close((c.local, c.remote));
+            self.close(key);
         }
     }
 
     /// One connection as JSON (None if it was never seen).
     pub fn json(&self, key: ConnKey, knobs: &TcpKnobs, now: Instant) -> Option<Value> {
-        let r = self.conns.get(&key)?;
+        let r = self.conns.get(&TupleKey::new(key.0, key.1))?;
         let (ours, peer) = key;
         let (our_isn, peer_isn) = (
             r.our_syn.as_ref().map_or(0, |s| s.isn),
@@ -305,11 +313,15 @@ impl FrameObserver for ConnTable {
         };
         let flags = TcpFlags::of(&tcp);
         let outgoing = frame.get(6..12) == Some(&self.mac.0[..]);
-        let (ours, peer) = (
+        let (from, to) = (
             IpEndpoint::new(src, tcp.src_port()),
             IpEndpoint::new(dst, tcp.dst_port()),
         );
-        let key = if outgoing { (ours, peer) } else { (peer, ours) };
+        let key = if outgoing {
+            TupleKey::new(from, to)
+        } else {
+            TupleKey::new(to, from)
+        };
         // A new connection on a recycled 4-tuple starts a new record.
         if flags & (TcpFlags::SYN | TcpFlags::ACK) == TcpFlags::SYN && !outgoing {
             self.conns.remove(&key);
@@ -516,12 +528,12 @@ mod tests {
         table.frame(t(4), &syn(41003));
         let peer = |port| IpEndpoint::new(PEER.into(), port);
         let us = IpEndpoint::new(US.into(), 80);
-        assert!(table.conns.contains_key(&(us, peer(41001))));
-        assert!(!table.conns.contains_key(&(us, peer(41002))));
+        assert!(table.conns.contains_key(&TupleKey::new(us, peer(41001))));
+        assert!(!table.conns.contains_key(&TupleKey::new(us, peer(41002))));
         // Now none is closed: the oldest goes.
         table.frame(t(5), &syn(41004));
-        assert!(!table.conns.contains_key(&(us, peer(41001))));
-        assert!(table.conns.contains_key(&(us, peer(41003))));
-        assert!(table.conns.contains_key(&(us, peer(41004))));
+        assert!(!table.conns.contains_key(&TupleKey::new(us, peer(41001))));
+        assert!(table.conns.contains_key(&TupleKey::new(us, peer(41003))));
+        assert!(table.conns.contains_key(&TupleKey::new(us, peer(41004))));
     }
 }

@@ -15,10 +15,15 @@
 //! - **Window scale off / SACK off**: the peer's window-scale or SACK-permitted option is
 //!   overwritten with NOPs in its SYN, so smoltcp neither offers nor uses it.
 //!
-//! Options are edited in place (same length), so IP lengths never change; the TCP
-//! checksum is recomputed after every edit. A received segment whose checksum is already
-//! wrong is passed on untouched, for smoltcp to drop — rewriting must never repair a
-//! corrupted frame. On the server an entry is dropped only when the stack says the
+//! Options are edited in place (same length), so IP lengths never change. After a
+//! sequence or acknowledgement number changes, the TCP checksum is updated for the
+//! change alone (RFC 1624), not recomputed over the payload: every segment of a
+//! connection passes here, and summing a full-sized payload a second time (smoltcp
+//! already did) was a tenth of a bulk transfer's instructions. The rare option edits of
+//! a SYN recompute it. When the device completes checksums itself (`serve --offload`:
+//! the frame carries only the pseudo-header sum, which no edit here changes), the
+//! checksum is left alone. A received segment whose checksum is already wrong is passed
+//! on untouched, for smoltcp to drop — rewriting must never repair a corrupted frame. On the server an entry is dropped only when the stack says the
 //! connection is gone ([`KnobsLayer::forget`]; `stack_forgets`): a blind RST that the
 //! stack rejects must not take the translation away, or every later segment would leave
 //! with smoltcp's own numbers. Where no stack says so (the lab client), entries are
@@ -107,6 +112,9 @@ impl Entry {
 #[derive(Debug)]
 pub struct Rewriter {
     config: RewriteConfig,
+    /// Our frames' TCP checksums are completed by the device (it reports that it
+    /// computes them): leave them alone.
+    device_checksums: bool,
     table: BTreeMap<Tuple, Entry>,
     /// When finished entries were last looked for (once a second, not per frame).
     last_purge: Instant,
@@ -169,6 +177,7 @@ impl Rewriter {
     pub fn new(config: RewriteConfig) -> Rewriter {
         Rewriter {
             config,
+            device_checksums: false,
             table: BTreeMap::new(),
             last_purge: Instant::ZERO,
         }
@@ -222,7 +231,9 @@ impl Rewriter {
             addr16(seg.remote),
             seg.tcp.dst_port(),
         );
-        let mut changed = false;
+        // Options edited: the checksum is recomputed; numbers only: updated for them.
+        let mut options_changed = false;
+        let mut delta = Delta::default();
         if seg.tcp.syn() {
             let stack_isn = seg.tcp.seq_number().0 as u32;
             let known = self
@@ -254,16 +265,17 @@ impl Rewriter {
                 },
             );
             if let Some(mss) = self.config.mss {
-                changed |= set_mss(&mut seg.tcp, mss, false, &seg.remote);
+                options_changed |= set_mss(&mut seg.tcp, mss, false, &seg.remote);
             }
         }
         if let Some(e) = self.table.get_mut(&tuple) {
             e.last = now;
             if e.offset != 0 {
-                let wire = (seg.tcp.seq_number().0 as u32).wrapping_add(e.offset);
+                let stack = seg.tcp.seq_number().0 as u32;
+                let wire = stack.wrapping_add(e.offset);
                 seg.tcp
                     .set_seq_number(smoltcp::wire::TcpSeqNumber(wire as i32));
-                changed = true;
+                delta.word32(SEQ_AT, stack, wire);
             }
             if seg.tcp.fin() {
                 e.saw_fin(true, now);
@@ -272,8 +284,12 @@ impl Rewriter {
                 self.table.remove(&tuple);
             }
         }
-        if changed {
+        if self.device_checksums {
+            // The device sums the segment as it is; nothing here changes the pseudo-header.
+        } else if options_changed {
             seg.tcp.fill_checksum(&seg.local, &seg.remote);
+        } else if delta.any() {
+            seg.tcp.set_checksum(delta.apply(seg.tcp.checksum()));
         }
     }
 
@@ -319,19 +335,22 @@ impl Rewriter {
             addr16(seg.remote),
             seg.tcp.src_port(),
         );
-        let mut changed = false;
+        // Options edited: the checksum is recomputed; numbers only: updated for them
+        // (exactly, since it was right).
+        let mut options_changed = false;
+        let mut delta = Delta::default();
         if seg.tcp.syn() {
             let peer = format!("{}:{}", seg.remote, tuple.3);
             if let Some(mss) = self.config.mss {
-                changed |= set_mss(&mut seg.tcp, mss, true, &seg.remote);
+                options_changed |= set_mss(&mut seg.tcp, mss, true, &seg.remote);
             }
             if self.config.strip_wscale && strip(&mut seg.tcp, OPT_WSCALE) {
                 log::debug!("knobs: {peer} window-scale option removed from its SYN");
-                changed = true;
+                options_changed = true;
             }
             if self.config.strip_sack && strip(&mut seg.tcp, OPT_SACK_PERM) {
                 log::debug!("knobs: {peer} SACK-permitted option removed from its SYN");
-                changed = true;
+                options_changed = true;
             }
         }
         if let Some(e) = self.table.get_mut(&tuple) {
@@ -342,9 +361,9 @@ impl Rewriter {
                     let stack = ack.wrapping_sub(e.offset);
                     seg.tcp
                         .set_ack_number(smoltcp::wire::TcpSeqNumber(stack as i32));
-                    changed = true;
+                    delta.word32(ACK_AT, ack, stack);
                 }
-                changed |= shift_sack(&mut seg.tcp, e.offset);
+                shift_sack(&mut seg.tcp, e.offset, &mut delta);
             }
             if seg.tcp.fin() {
                 e.saw_fin(false, now);
@@ -353,8 +372,11 @@ impl Rewriter {
                 self.table.remove(&tuple);
             }
         }
-        if changed {
+        let changed = options_changed || delta.any();
+        if options_changed {
             seg.tcp.fill_checksum(&seg.remote, &seg.local);
+        } else if delta.any() {
+            seg.tcp.set_checksum(delta.apply(seg.tcp.checksum()));
         }
         if !self.config.stack_forgets {
             self.purge(now);
@@ -430,22 +452,81 @@ fn strip(tcp: &mut TcpPacket<&mut [u8]>, kind: u8) -> bool {
     found
 }
 
-/// Translates SACK block edges (our sequence space) from wire to smoltcp's numbers.
-fn shift_sack(tcp: &mut TcpPacket<&mut [u8]>, offset: u32) -> bool {
+/// Translates SACK block edges (our sequence space) from wire to smoltcp's numbers,
+/// noting each change in `delta`.
+fn shift_sack(tcp: &mut TcpPacket<&mut [u8]>, offset: u32, delta: &mut Delta) {
     let opts = tcp.options_mut();
-    let mut changed = false;
     for (i, len) in spans_of(opts, OPT_SACK) {
         let mut j = i + 2;
         while j + 8 <= i + len {
             for edge in [j, j + 4] {
-                let v = be32(&opts[edge..edge + 4]).wrapping_sub(offset);
-                opts[edge..edge + 4].copy_from_slice(&v.to_be_bytes());
+                let old = be32(&opts[edge..edge + 4]);
+                let new = old.wrapping_sub(offset);
+                opts[edge..edge + 4].copy_from_slice(&new.to_be_bytes());
+                delta.word32(OPTIONS_AT + edge, old, new);
             }
             j += 8;
-            changed = true;
         }
     }
-    changed
+}
+
+/// Where fields lie in a TCP header.
+const SEQ_AT: usize = 4;
+const ACK_AT: usize = 8;
+const OPTIONS_AT: usize = 20;
+
+/// Changes made to a segment's bytes, for updating its checksum (RFC 1624, eqn. 3:
+/// HC' = ~(~HC + ~m + m')). The sums are one's-complement sums of 16-bit words, each
+/// byte weighed by where it lies (the high byte of a word at an even offset), so a field
+/// at an odd offset (a SACK edge after a NOP) is counted right.
+#[derive(Debug, Default)]
+struct Delta {
+    old: u32,
+    new: u32,
+    any: bool,
+}
+
+impl Delta {
+    /// The 32-bit field at segment offset `at` went from `old` to `new`.
+    fn word32(&mut self, at: usize, old: u32, new: u32) {
+        self.old += weigh(at, &old.to_be_bytes());
+        self.new += weigh(at, &new.to_be_bytes());
+        self.any = true;
+    }
+
+    fn any(&self) -> bool {
+        self.any
+    }
+
+    /// The checksum `check` updated for the changes.
+    fn apply(&self, check: u16) -> u16 {
+        let sum = u32::from(!check) + u32::from(!fold(self.old)) + u32::from(fold(self.new));
+        !fold(sum)
+    }
+}
+
+/// The bytes' contribution to a one's-complement sum of 16-bit words, the first byte
+/// lying at offset `at`.
+fn weigh(at: usize, bytes: &[u8]) -> u32 {
+    bytes
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (at + i).is_multiple_of(2) {
+                u32::from(b) << 8
+            } else {
+                u32::from(b)
+            }
+        })
+        .sum()
+}
+
+/// A sum folded to 16 bits, carries added back in.
+fn fold(mut sum: u32) -> u16 {
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum as u16
 }
 
 /// The device middleware: every frame passes the [`Rewriter`].
@@ -458,9 +539,11 @@ pub struct KnobsLayer<D: Device> {
 
 impl<D: Device> KnobsLayer<D> {
     pub fn new(inner: D, config: RewriteConfig) -> Self {
+        let mut rewriter = Rewriter::new(config);
+        rewriter.device_checksums = !inner.capabilities().checksum.tcp.tx();
         KnobsLayer {
             inner,
-            rewriter: RefCell::new(Rewriter::new(config)),
+            rewriter: RefCell::new(rewriter),
             scratch: RefCell::new(Vec::new()),
         }
     }
@@ -572,12 +655,17 @@ impl<T: TxToken> TxToken for KnobsTxToken<'_, T> {
             r
         })
     }
+
+    // Passed on: the segmentation size of an offloaded segment (`serve --offload`).
+    fn set_meta(&mut self, meta: smoltcp::phy::PacketMeta) {
+        self.inner.set_meta(meta)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{frame, segment};
+    use crate::testutil::{self, frame, segment};
     use smoltcp::phy::ChecksumCapabilities;
     use smoltcp::wire::{EthernetFrame, Ipv4Packet, TcpControl, TcpRepr, TcpSeqNumber};
 
@@ -717,6 +805,54 @@ mod tests {
             r.sack_ranges,
             [Some((51_001, 52_001)), Some((53_001, 54_001)), None]
         );
+    }
+
+    #[test]
+    fn a_sack_block_at_an_odd_offset_keeps_the_checksum_right() {
+        let mut rw = Rewriter::new(config(IsnMode::Fixed(1000)));
+        handshake(&mut rw, 50_000);
+        let mut s = seg(false, TcpControl::None, 5001, Some(1001));
+        s.sack = [Some((2001, 3001)), None, None];
+        let mut f = build(&s);
+        // Shift the SACK option one byte on, behind a NOP: its edges at odd offsets.
+        let tcp_at = 14 + 20;
+        let opts = tcp_at + 20;
+        assert_eq!(f[opts], OPT_SACK);
+        let sack_len = f[opts + 1] as usize;
+        f.copy_within(opts..opts + sack_len, opts + 1);
+        f[opts] = 1;
+        let (src, dst) = (testutil::CLIENT_IP.into(), testutil::SERVER_IP.into());
+        TcpPacket::new_unchecked(&mut f[tcp_at..]).fill_checksum(&src, &dst);
+        assert!(rw.incoming(&mut f, t(0)));
+        let r = parse(&f);
+        assert_eq!(r.sack_ranges[0], Some((51_001, 52_001)));
+    }
+
+    #[test]
+    fn a_number_update_matches_a_full_recomputation() {
+        // Every byte value at every parity: the update equals summing afresh.
+        let (src, dst) = (testutil::CLIENT_IP.into(), testutil::SERVER_IP.into());
+        let mut f = build(&seg(false, TcpControl::Psh, 77, Some(88)));
+        let tcp_at = 14 + 20;
+        for (at, old, new) in [
+            (SEQ_AT, 77u32, 0xffff_ffffu32),
+            (ACK_AT, 88, 0),
+            (5, 0x0102_0304, 0xfeed_beef),
+            (19, 0, 0x8000_0001),
+        ] {
+            let bytes = &mut f[tcp_at..];
+            bytes[at..at + 4].copy_from_slice(&old.to_be_bytes());
+            let mut tcp = TcpPacket::new_unchecked(&mut *bytes);
+            tcp.fill_checksum(&src, &dst);
+            let before = tcp.checksum();
+            let bytes = tcp.into_inner();
+            bytes[at..at + 4].copy_from_slice(&new.to_be_bytes());
+            let mut d = Delta::default();
+            d.word32(at, old, new);
+            let mut tcp = TcpPacket::new_unchecked(&mut *bytes);
+            tcp.set_checksum(d.apply(before));
+            assert!(tcp.verify_checksum(&src, &dst), "field at {at}");
+        }
     }
 
     #[test]

@@ -15,3 +15,4 @@ pub mod frame;
 pub mod knobs;
 pub mod sim;
 pub mod tap;
+pub mod vnet;

@@ -1,10 +1,22 @@
 //! The Linux TAP device as a smoltcp [`Device`].
 //!
-//! [`TapDevice::open`] creates the tap (or attaches to an existing, e.g. persistent, one)
-//! through tun-tap's `Iface` in TAP mode, without packet info, non-blocking. Frames the
-//! kernel sends towards the tap are read in [`Device::receive`]; frames smoltcp transmits
-//! are written to the fd one `write` each. The event loop sleeps on [`TapDevice::fd`] with
-//! `smoltcp::phy::wait`.
+//! [`TapDevice::open`] creates the tap (or attaches to an existing, e.g. persistent, one):
+//! it opens `/dev/net/tun` non-blocking and attaches it with the `TUNSETIFF` ioctl in TAP
+//! mode without packet info. Frames the kernel sends towards the tap are read in
+//! [`Device::receive`]; frames smoltcp transmits are written to the fd one `write` each.
+//! The event loop sleeps on [`TapDevice::fd`] with `smoltcp::phy::wait`.
+//!
+//! With offload (`serve --offload`) the tap is attached with `IFF_VNET_HDR`, told the
+//! header's size (`TUNSETVNETHDRSZ`) and the offloads taplab accepts (`TUNSETOFFLOAD`:
+//! checksums, TSO for IPv4 and IPv6), so that every read and write carries a virtio-net
+//! header ([`super::vnet`]). The device then tells smoltcp (its `segmentation-offload`
+//! capabilities) that it takes IPv4 TCP segments of up to 64 KiB (IPv6: see
+//! [`TapDevice::capabilities`](Device::capabilities)) and computes TCP checksums on
+//! transmit; smoltcp still verifies them on receive, after the header's partial
+//! checksums are completed here. Without offload the offloads are switched off
+//! (`TUNSETOFFLOAD` 0), so a persistent tap left with them by an earlier run does not
+//! hand us partial checksums. The ioctls are our own (libc): the crates that open taps
+//! do not set these flags. Each `unsafe` block says why it is sound.
 //!
 //! Each read and each write is stamped with the real time right after the system call
 //! returns ([`TapDevice::wire_time`]): the capture above uses these wire times rather
@@ -13,20 +25,28 @@
 //! [`configure_host_side`] gives the kernel's end of the tap its addresses, MTU and link
 //! state, using iproute2's `ip` so that what taplab does is exactly what a user would type
 //! (and what [`HostSide::commands`] prints when taplab lacks the permission).
-//! No `unsafe` here: tun-tap does the ioctl.
 
 use super::capture::WireTime;
+use super::vnet::{self, VnetHeader};
 use crate::clock::{Clock, RealClock};
-use smoltcp::phy::{Device, DeviceCapabilities, Medium, RxToken, TxToken};
+use smoltcp::phy::{Checksum, Device, DeviceCapabilities, Medium, PacketMeta, RxToken, TxToken};
 use smoltcp::time::Instant;
 use std::fmt;
-use std::io;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::num::NonZeroUsize;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::path::Path;
 use std::process::Command;
 
 /// Ethernet header bytes on top of the IP MTU.
 const ETH_HEADER: usize = 14;
+/// The largest IP packet (its length field is 16 bits): with offload, the largest TCP
+/// segment either side hands the other.
+const MAX_IP_PACKET: usize = 65535;
+/// Room for the largest read: a virtio-net header and a 64 KiB frame.
+const RX_BUF: usize = vnet::LEN + ETH_HEADER + MAX_IP_PACKET;
 
 /// Why the tap could not be opened or configured. Each message is one line that says what
 /// to do about it.
@@ -112,8 +132,11 @@ impl std::error::Error for TapError {}
 
 /// A tap device; smoltcp reads and writes Ethernet frames through it.
 pub struct TapDevice {
-    iface: tun_tap::Iface,
+    file: File,
+    name: String,
     mtu: usize,
+    /// Opened with offload: a virtio-net header before every frame.
+    offload: bool,
     created: bool,
     rx_buf: Vec<u8>,
     tx_buf: Vec<u8>,
@@ -123,23 +146,22 @@ pub struct TapDevice {
 }
 
 impl TapDevice {
-    /// Opens tap `name`, creating it when it does not exist. `mtu` is the IP MTU.
-    pub fn open(name: &str, mtu: usize) -> Result<TapDevice, TapError> {
+    /// Opens tap `name`, creating it when it does not exist. `mtu` is the IP MTU;
+    /// `offload`: checksum and segmentation offload (see the module doc).
+    pub fn open(name: &str, mtu: usize, offload: bool) -> Result<TapDevice, TapError> {
         check_name(name)?;
         let existed = Path::new("/sys/class/net").join(name).exists();
-        let iface = tun_tap::Iface::without_packet_info(name, tun_tap::Mode::Tap)
-            .map_err(|e| open_error(name, e))?;
-        iface.set_non_blocking().map_err(|error| TapError::Other {
-            name: name.to_string(),
-            error,
-        })?;
+        let (file, name) = attach(name, offload).map_err(|e| open_error(name, e))?;
+        let header = if offload { vnet::LEN } else { 0 };
         Ok(TapDevice {
-            iface,
+            file,
+            name,
             mtu,
+            offload,
             created: !existed,
             // Sized for the largest frame the kernel could hand us, whatever the MTU.
-            rx_buf: vec![0; 65536],
-            tx_buf: vec![0; mtu + ETH_HEADER],
+            rx_buf: vec![0; RX_BUF],
+            tx_buf: vec![0; header + mtu + ETH_HEADER],
             clock: RealClock::new(),
             wire: WireTime::new(),
         })
@@ -156,12 +178,71 @@ impl TapDevice {
     }
 
     pub fn name(&self) -> &str {
-        self.iface.name()
+        &self.name
     }
 
     pub fn fd(&self) -> RawFd {
-        self.iface.as_raw_fd()
+        self.file.as_raw_fd()
     }
+
+    /// True if opened with offload.
+    pub fn offload(&self) -> bool {
+        self.offload
+    }
+}
+
+/// Opens `/dev/net/tun` and attaches it to tap `name` (made if missing), with a
+/// virtio-net header and the offloads when `offload`, without them otherwise. Returns
+/// the file and the name the kernel gave.
+fn attach(name: &str, offload: bool) -> io::Result<(File, String)> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open("/dev/net/tun")?;
+    let fd = file.as_raw_fd();
+    // SAFETY: `ifreq` is plain data (a byte array and a union of integers and
+    // sockaddrs), for which all zero bytes are a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    // check_name allowed at most 15 bytes: the name stays NUL-terminated.
+    for (d, &b) in req.ifr_name.iter_mut().zip(name.as_bytes()) {
+        *d = b as libc::c_char;
+    }
+    let mut flags = libc::IFF_TAP | libc::IFF_NO_PI;
+    if offload {
+        flags |= libc::IFF_VNET_HDR;
+    }
+    req.ifr_ifru.ifru_flags = flags as libc::c_short;
+    // SAFETY: TUNSETIFF reads and writes one `struct ifreq` through its argument; `req`
+    // is one, alive and exclusively borrowed for the call.
+    if unsafe { libc::ioctl(fd, libc::TUNSETIFF, &mut req as *mut libc::ifreq) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let given: Vec<u8> = req
+        .ifr_name
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    if offload {
+        let size = vnet::LEN as libc::c_int;
+        // SAFETY: TUNSETVNETHDRSZ reads one `int` through its argument; `size` is one,
+        // alive for the call.
+        if unsafe { libc::ioctl(fd, libc::TUNSETVNETHDRSZ, &size as *const libc::c_int) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    let offloads = if offload {
+        libc::TUN_F_CSUM | libc::TUN_F_TSO4 | libc::TUN_F_TSO6
+    } else {
+        0
+    };
+    // SAFETY: TUNSETOFFLOAD takes the flags as the argument's value; no memory is read
+    // or written through it.
+    if unsafe { libc::ioctl(fd, libc::TUNSETOFFLOAD, libc::c_ulong::from(offloads)) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((file, String::from_utf8_lossy(&given).into_owned()))
 }
 
 /// Refuses a name Linux would refuse for an interface, or silently cut (the ioctl copies
@@ -206,32 +287,49 @@ impl Device for TapDevice {
     type TxToken<'a> = TapTxToken<'a>;
 
     fn receive(&mut self, _now: Instant) -> Option<(TapRxToken<'_>, TapTxToken<'_>)> {
-        match self.iface.recv(&mut self.rx_buf) {
-            Ok(n) => {
-                self.wire.stamp(self.clock.now());
-                Some((
-                    TapRxToken {
-                        frame: &self.rx_buf[..n],
-                    },
-                    TapTxToken {
-                        iface: &self.iface,
-                        buf: &mut self.tx_buf,
-                        clock: &self.clock,
-                        wire: &self.wire,
-                    },
-                ))
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+        let n = match (&self.file).read(&mut self.rx_buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
             Err(e) => {
-                log::warn!("reading from {}: {e}", self.iface.name());
-                None
+                log::warn!("reading from {}: {e}", self.name);
+                return None;
+            }
+        };
+        self.wire.stamp(self.clock.now());
+        let mut start = 0;
+        if self.offload {
+            start = vnet::LEN.min(n);
+            // A partial checksum completed: the layers above see an ordinary frame. A
+            // large (GSO) segment goes up whole, as GRO would pass it.
+            if let Some(h) = VnetHeader::parse(&self.rx_buf[..n])
+                && h.needs_checksum()
+                && !vnet::complete_checksum(&mut self.rx_buf[start..n], h.csum_start, h.csum_offset)
+            {
+                log::debug!("{}: a frame's checksum places lie outside it", self.name);
             }
         }
+        Some((
+            TapRxToken {
+                frame: &self.rx_buf[start..n],
+            },
+            TapTxToken {
+                file: &self.file,
+                name: &self.name,
+                offload: self.offload,
+                segment_size: None,
+                buf: &mut self.tx_buf,
+                clock: &self.clock,
+                wire: &self.wire,
+            },
+        ))
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<TapTxToken<'_>> {
         Some(TapTxToken {
-            iface: &self.iface,
+            file: &self.file,
+            name: &self.name,
+            offload: self.offload,
+            segment_size: None,
             buf: &mut self.tx_buf,
             clock: &self.clock,
             wire: &self.wire,
@@ -242,6 +340,16 @@ impl Device for TapDevice {
         let mut caps = DeviceCapabilities::default();
         caps.medium = Medium::Ethernet;
         caps.max_transmission_unit = self.mtu + ETH_HEADER;
+        if self.offload {
+            // The kernel completes our TCP checksums; smoltcp still checks the ones it
+            // receives. IPv4 segments up to the largest IP packet, Ethernet header
+            // included. Not IPv6: smoltcp 0.14 sizes such segments but its IPv6 output
+            // drops any packet over the MTU ("IPv6 fragmentation support is
+            // unimplemented") without looking at the segmentation request, so IPv6
+            // keeps MTU-sized segments (with checksum offload).
+            caps.checksum.tcp = Checksum::Rx;
+            caps.segmentation.tcpv4 = NonZeroUsize::new(ETH_HEADER + MAX_IP_PACKET);
+        }
         caps
     }
 }
@@ -257,7 +365,11 @@ impl RxToken for TapRxToken<'_> {
 }
 
 pub struct TapTxToken<'a> {
-    iface: &'a tun_tap::Iface,
+    file: &'a File,
+    name: &'a str,
+    offload: bool,
+    /// With offload: the MSS smoltcp asked the device to cut this segment into.
+    segment_size: Option<u16>,
     buf: &'a mut Vec<u8>,
     clock: &'a RealClock,
     wire: &'a WireTime,
@@ -265,19 +377,35 @@ pub struct TapTxToken<'a> {
 
 impl TxToken for TapTxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        // The buffer is made at the MTU's size: smoltcp writes every byte of the frame, so
-        // it is neither zeroed nor resized per frame.
-        if self.buf.len() < len {
-            self.buf.resize(len, 0);
+        let at = if self.offload { vnet::LEN } else { 0 };
+        // The buffer is made at the MTU's size (it grows once for a larger, offloaded
+        // segment): smoltcp writes every byte of the frame, so it is neither zeroed nor
+        // resized per frame.
+        if self.buf.len() < at + len {
+            self.buf.resize(at + len, 0);
         }
-        let r = f(&mut self.buf[..len]);
+        let r = f(&mut self.buf[at..at + len]);
+        if self.offload {
+            let frame = &mut self.buf[at..at + len];
+            // The stack left the pseudo-header sum already (so the capture shows what
+            // tcpdump does); made here again for every TCP frame whatever its origin,
+            // since the header tells the kernel that the field holds it.
+            vnet::fill_partial_checksum(frame);
+            let header = VnetHeader::for_frame(frame, self.segment_size);
+            self.buf[..at].copy_from_slice(&header.bytes());
+        }
         // A failed write (link down, queue full) loses the frame, as a wire would; TCP
         // retransmits. Log it rather than fail the stack.
-        if let Err(e) = self.iface.send(&self.buf[..len]) {
-            log::debug!("writing {len} bytes to {}: {e}", self.iface.name());
+        let mut file = self.file;
+        if let Err(e) = file.write(&self.buf[..at + len]) {
+            log::debug!("writing {len} bytes to {}: {e}", self.name);
         }
         self.wire.stamp(self.clock.now());
         r
+    }
+
+    fn set_meta(&mut self, meta: PacketMeta) {
+        self.segment_size = meta.segmentation_offload_size.map(|s| s.get());
     }
 }
 

@@ -10,7 +10,10 @@
 //!
 //! Everything our stack transmits, in reply or later, passes a [`Noted`] token that
 //! records the TCP header fields the edge guard needs ([`TxRecord`]), in smoltcp's
-//! sequence space (the knobs layer below rewrites for the wire afterwards).
+//! sequence space (the knobs layer below rewrites for the wire afterwards). When the
+//! device completes TCP checksums (`serve --offload`), the token also leaves in each
+//! segment's checksum field the pseudo-header sum the device expects, as Linux does for
+//! a NIC with checksum offload, so the capture below shows what tcpdump on the tap shows.
 
 use crate::device::frame::tcp_span;
 use crate::tcp::{TcpFlags, TcpOption, options};
@@ -71,9 +74,27 @@ pub struct TxLog {
     /// An ARP request or an IPv6 neighbor solicitation left: a socket waits for an
     /// answer before it can send.
     pub solicited: bool,
+    /// The device completes TCP checksums: segments leave with the pseudo-header sum.
+    partial_checksums: bool,
 }
 
 impl TxLog {
+    /// `partial_checksums`: the device computes TCP checksums (smoltcp leaves them 0).
+    pub fn new(partial_checksums: bool) -> TxLog {
+        TxLog {
+            partial_checksums,
+            ..TxLog::default()
+        }
+    }
+
+    /// A frame smoltcp wrote: finished for the device and noted.
+    fn sent(&mut self, frame: &mut [u8]) {
+        if self.partial_checksums {
+            crate::device::vnet::fill_partial_checksum(frame);
+        }
+        self.note(frame);
+    }
+
     fn note(&mut self, frame: &[u8]) {
         if let Some(rec) = TxRecord::of(frame) {
             self.records.push(rec);
@@ -103,7 +124,7 @@ impl<T: TxToken> TxToken for Noted<'_, T> {
         let log = self.log;
         self.inner.consume(len, |buf| {
             let r = f(buf);
-            log.note(buf);
+            log.sent(buf);
             r
         })
     }

@@ -14,11 +14,12 @@
 //! smoltcp finds the socket a segment belongs to by asking every socket in the set, and
 //! polls every socket in the set for egress: both linear in their number (measured: at
 //! 1024 sockets, a fifth of the server's time went to looking at idle sockets). So the
-//! sockets do not live in smoltcp's set. The stack keeps them in its own [`table`],
-//! found by 4-tuple in O(1), and gives smoltcp a *working set* holding only the socket a
-//! frame concerns (or none: ARP, ICMP, a segment nobody owns, which smoltcp answers with
-//! RST). For egress it lends smoltcp the sockets that have something to do — data
-//! written, or a timer due — one at a time. One Interface means one ARP
+//! sockets do not live in one smoltcp set. The stack keeps them in its own [`table`],
+//! found by 4-tuple in O(1), each in a socket set of its own (`solo.rs`), and gives
+//! smoltcp the set of the one socket a frame concerns (or an empty one: ARP, ICMP, a
+//! segment nobody owns, which smoltcp answers with RST). For egress it lends smoltcp the
+//! sets of the sockets that have something to do — data written, or a timer due — one
+//! at a time. No socket is moved to do so. One Interface means one ARP
 //! and neighbor cache, as a kernel has; smoltcp itself is unchanged. (The alternative,
 //! several Interfaces each with a share of the sockets, keeps smoltcp's scans but bounds
 //! them, and multiplies ARP traffic by the number of Interfaces.)
@@ -43,6 +44,7 @@
 pub mod admission;
 mod frame_io;
 pub mod guard;
+mod solo;
 pub mod table;
 mod timers;
 
@@ -55,13 +57,14 @@ use crate::tcp::{TcpFlags, TcpState};
 use admission::{Admission, Limits};
 use frame_io::{OneFrame, Transmit, TxLog};
 use guard::{Guard, Segment, Verdict, View, Why};
-use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
+use smoltcp::iface::{Config, Interface, PollResult, SocketSet};
 use smoltcp::phy::{Device, DeviceCapabilities, RxToken, TxToken};
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{
     EthernetAddress, HardwareAddress, IpCidr, IpEndpoint, Ipv4Address, Ipv6Address, TcpPacket,
 };
+use solo::SoloSet;
 use std::cell::Cell;
 use std::collections::VecDeque;
 pub use table::{Class, ConnId};
@@ -177,7 +180,8 @@ enum Edit {
 
 pub struct Stack {
     iface: Interface,
-    /// smoltcp's socket set: empty between calls (see the module doc).
+    /// An empty socket set, for frames that concern no connection (ARP, ICMP, a
+    /// segment nobody owns) and for interface-level egress.
     set: SocketSet<'static>,
     table: Table,
     timers: Timers,
@@ -234,7 +238,7 @@ impl Stack {
         }
         Stack {
             iface,
-            set: SocketSet::new(Vec::with_capacity(1)),
+            set: SocketSet::new(Vec::new()),
             table: Table::default(),
             timers: Timers::default(),
             guard: Guard::default(),
@@ -251,7 +255,7 @@ impl Stack {
             half_open: VecDeque::new(),
             waiting: VecDeque::new(),
             time_wait: VecDeque::new(),
-            sent: TxLog::default(),
+            sent: TxLog::new(!device.capabilities().checksum.tcp.tx()),
             awaiting_neighbor: Vec::new(),
             scratch: Vec::new(),
             due: Vec::new(),
@@ -285,7 +289,7 @@ impl Stack {
 
     /// A connection's socket, for reading and writing; call [`Stack::poke`] after.
     pub fn socket(&mut self, id: ConnId) -> Option<&mut tcp::Socket<'static>> {
-        self.table.get_mut(id)?.socket.as_mut()
+        Some(self.table.get_mut(id)?.solo.socket_mut())
     }
 
     /// The two ends of a connection (local, remote).
@@ -604,15 +608,14 @@ impl Stack {
                 &scratch[..n.unwrap_or(frame.len())]
             }
         };
-        let (handle, before) = match &target {
-            Target::None => (None, 0),
-            Target::Conn(id, _) => {
-                let c = self.table.get_mut(*id).expect("live");
-                let s = c.socket.take().expect("a socket out of the set");
-                let q = s.recv_queue();
-                (Some(self.set.add(s)), q)
-            }
-            Target::New(_, _, seg) => (Some(self.set.add(self.new_socket(seg))), 0),
+        let hint = match &target {
+            Target::Conn(id, _) => Some(*id),
+            _ => None,
+        };
+        // Made before smoltcp is lent the transmit log, which it holds while it runs.
+        let fresh = match &target {
+            Target::New(_, _, seg) => Some(SoloSet::new(self.new_socket(seg))),
+            _ => None,
         };
         let mut one = OneFrame {
             frame: Some(bytes),
@@ -620,14 +623,23 @@ impl Stack {
             log: &mut self.sent,
             caps: self.caps.clone(),
         };
-        self.iface.poll_ingress_single(now, &mut one, &mut self.set);
-        let wake = handle.and_then(|_| self.iface.poll_at(now, &self.set));
-        let socket = handle.map(|h| take_tcp(&mut self.set, h));
-        match (target, socket) {
-            (Target::Conn(id, seg), Some(s)) => {
-                let delivered = s.recv_queue().wrapping_sub(before) as u32;
+        match target {
+            Target::None => {
+                self.iface.poll_ingress_single(now, &mut one, &mut self.set);
+                drop(one);
+                // Not TCP: perhaps the ARP or neighbor advertisement a socket waits for.
+                for id in std::mem::take(&mut self.awaiting_neighbor) {
+                    self.poke(id);
+                }
+            }
+            Target::Conn(id, seg) => {
                 let c = self.table.get_mut(id).expect("live");
-                c.socket = Some(s);
+                let before = c.solo.socket().recv_queue();
+                self.iface
+                    .poll_ingress_single(now, &mut one, c.solo.set_mut());
+                drop(one);
+                let wake = self.iface.poll_at(now, c.solo.set());
+                let delivered = c.solo.socket().recv_queue().wrapping_sub(before) as u32;
                 let took = matches!(edit, Edit::None | Edit::Ack(_) | Edit::Trim(_))
                     && guard::acceptable(&c.view, &seg);
                 c.view.rcv_nxt = c.view.rcv_nxt.wrapping_add(delivered);
@@ -644,20 +656,19 @@ impl Stack {
                     self.poke(id);
                 }
             }
-            (Target::New(local, remote, seg), Some(s)) => {
-                if s.state() == tcp::State::SynReceived {
-                    self.adopt(now, local, remote, &seg, s, wake);
-                }
-            }
-            _ => {
-                // Not TCP: perhaps the ARP or neighbor advertisement a socket waits for.
-                for id in std::mem::take(&mut self.awaiting_neighbor) {
-                    self.poke(id);
+            Target::New(local, remote, seg) => {
+                let mut solo = fresh.expect("made for a new connection");
+                self.iface
+                    .poll_ingress_single(now, &mut one, solo.set_mut());
+                drop(one);
+                let wake = self.iface.poll_at(now, solo.set());
+                if solo.socket().state() == tcp::State::SynReceived {
+                    self.adopt(now, local, remote, &seg, solo, wake);
                 }
             }
         }
         self.scratch = scratch;
-        self.apply_sent();
+        self.apply_sent_of(hint);
     }
 
     /// The repair of [`guard::Stall`]: if the peer acknowledged nothing since its window
@@ -673,9 +684,6 @@ impl Stack {
             return; // it moved on
         }
         let (local, remote) = (c.local, c.remote);
-        let h = self
-            .set
-            .add(c.socket.take().expect("a socket out of the set"));
         for _ in 0..3 {
             let mut one = OneFrame {
                 frame: Some(&stall.ack_frame),
@@ -683,10 +691,9 @@ impl Stack {
                 log: &mut self.sent,
                 caps: self.caps.clone(),
             };
-            self.iface.poll_ingress_single(now, &mut one, &mut self.set);
+            self.iface
+                .poll_ingress_single(now, &mut one, c.solo.set_mut());
         }
-        let s = take_tcp(&mut self.set, h);
-        self.table.get_mut(id).expect("live").socket = Some(s);
         self.act(now, local, remote, Why::RetransmitRepair);
     }
 
@@ -717,15 +724,15 @@ impl Stack {
         local: IpEndpoint,
         remote: IpEndpoint,
         seg: &Segment,
-        socket: tcp::Socket<'static>,
+        solo: SoloSet,
         wake: Option<Instant>,
     ) {
-        let buffers = socket.recv_capacity() + socket.send_capacity();
+        let buffers = solo.socket().recv_capacity() + solo.socket().send_capacity();
         let id = self.table.insert(local, remote, |id| Conn {
             id,
             local,
             remote,
-            socket: Some(socket),
+            solo,
             state: TcpState::SynReceived,
             since: now,
             opened: false,
@@ -766,26 +773,21 @@ impl Stack {
                 }
             }
             let c = self.table.get_mut(id).expect("live");
-            let h = self
-                .set
-                .add(c.socket.take().expect("a socket out of the set"));
             for _ in 0..MAX_SEGMENTS_PER_LOOK {
                 let mut dev = Transmit {
                     inner: &mut *device,
                     log: &mut self.sent,
                 };
-                if self.iface.poll_egress(now, &mut dev, &mut self.set) == PollResult::None {
+                if self.iface.poll_egress(now, &mut dev, c.solo.set_mut()) == PollResult::None {
                     break;
                 }
                 sent = true;
             }
-            wake = self.iface.poll_at(now, &self.set);
-            let s = take_tcp(&mut self.set, h);
-            self.table.get_mut(id).expect("live").socket = Some(s);
+            wake = self.iface.poll_at(now, c.solo.set());
             if self.sent.solicited {
                 self.awaiting_neighbor.push(id);
             }
-            self.apply_sent();
+            self.apply_sent_of(Some(id));
         }
         self.after_look(id, now, wake);
         sent
@@ -812,9 +814,7 @@ impl Stack {
         let (since, remote, finishing) = (c.since, c.remote, c.finishing);
         // Bytes in flight, from the guard's view: what was sent but not acknowledged.
         let in_flight = c.view.snd_nxt.wrapping_sub(c.view.snd_una) as usize;
-        let Some(s) = c.socket.as_mut() else {
-            return false;
-        };
+        let s = c.solo.socket_mut();
         s.set_timeout(Some(if s.send_queue() > 0 {
             RETRANSMISSION_GIVE_UP
         } else {
@@ -855,8 +855,17 @@ impl Stack {
         }
         // A time already past means "now": look again at the next egress.
         let at = at.map(|t| t.max(now));
-        self.timers.set(id.index, c.wake, at);
-        c.wake = at;
+        // A later time than the one queued leaves the queued one in place: when it comes,
+        // the look finds nothing due and queues the real time. A socket's wake-up moves
+        // later with every segment (its retransmission and keep-alive timers restart),
+        // and moving its queue entry each time cost more than the rare early look.
+        let queued = match (c.wake, at) {
+            (Some(q), Some(a)) if a < q => Some(a),
+            (Some(q), _) => Some(q),
+            (None, a) => a,
+        };
+        self.timers.set(id.index, c.wake, queued);
+        c.wake = queued;
     }
 
     /// Notes a state change of the connection's socket: events, counts, and the socket's
@@ -865,8 +874,7 @@ impl Stack {
         let Some(c) = self.table.get_mut(id) else {
             return;
         };
-        let Some(s) = c.socket.as_ref() else { return };
-        let to = TcpState::from(s.state());
+        let to = TcpState::from(c.solo.socket().state());
         let from = c.state;
         if to == from {
             return;
@@ -994,21 +1002,25 @@ impl Stack {
 
     /// Applies what our stack sent to the guard's views.
     fn apply_sent(&mut self) {
+        self.apply_sent_of(None);
+    }
+
+    /// [`Stack::apply_sent`] when the segments were most likely `hint`'s (those of a look
+    /// at it), which spares a look-up per segment.
+    fn apply_sent_of(&mut self, hint: Option<ConnId>) {
         self.sent.solicited = false;
         for rec in self.sent.records.drain(..) {
-            if let Some(id) = self.table.find(rec.local, rec.remote)
-                && let Some(c) = self.table.get_mut(id)
-            {
+            let id = hint
+                .filter(|&id| {
+                    self.table
+                        .get(id)
+                        .is_some_and(|c| c.local == rec.local && c.remote == rec.remote)
+                })
+                .or_else(|| self.table.find(rec.local, rec.remote));
+            if let Some(c) = id.and_then(|id| self.table.get_mut(id)) {
                 c.view.sent(&rec);
             }
         }
-    }
-}
-
-/// The socket in the working set at `h`, taken out.
-fn take_tcp(set: &mut SocketSet<'static>, h: SocketHandle) -> tcp::Socket<'static> {
-    match set.remove(h) {
-        smoltcp::socket::Socket::Tcp(s) => s,
     }
 }
 

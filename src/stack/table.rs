@@ -7,8 +7,8 @@
 //! scan it, and the bytes of socket buffers its sockets hold.
 
 use super::guard::View;
-use crate::tcp::TcpState;
-use smoltcp::socket::tcp;
+use super::solo::SoloSet;
+use crate::tcp::{TcpState, TupleKey};
 use smoltcp::time::Instant;
 use smoltcp::wire::IpEndpoint;
 use std::collections::HashMap;
@@ -64,8 +64,8 @@ pub struct Conn {
     pub id: ConnId,
     pub local: IpEndpoint,
     pub remote: IpEndpoint,
-    /// The socket; None only while it sits in the stack's working set.
-    pub socket: Option<tcp::Socket<'static>>,
+    /// The socket, in a set of its own that smoltcp is lent as it is.
+    pub solo: SoloSet,
     /// smoltcp's state as last seen, and since when.
     pub state: TcpState,
     pub since: Instant,
@@ -73,7 +73,8 @@ pub struct Conn {
     pub opened: bool,
     /// The layer above asked to end it; not yet carried out.
     pub finishing: bool,
-    /// When the stack next wants to look at it (as set in the timer queue).
+    /// Its time in the timer queue: no later than when the stack next wants to look at
+    /// it (a later wish leaves an earlier entry in place; see `Stack::after_look`).
     pub wake: Option<Instant>,
     /// The layer above has not yet been told something changed.
     pub touched: bool,
@@ -95,7 +96,7 @@ struct Slot {
 pub struct Table {
     slots: Vec<Slot>,
     free: Vec<u32>,
-    by_tuple: HashMap<(IpEndpoint, IpEndpoint), u32>,
+    by_tuple: HashMap<TupleKey, u32>,
     counts: [usize; 5],
     buffers: usize,
 }
@@ -138,7 +139,7 @@ impl Table {
         self.counts[class_index(Class::of(conn.state, conn.opened))] += 1;
         self.buffers += conn.buffers;
         slot.conn = Some(conn);
-        self.by_tuple.insert((local, remote), index);
+        self.by_tuple.insert(TupleKey::new(local, remote), index);
         id
     }
 
@@ -151,7 +152,8 @@ impl Table {
         let conn = slot.conn.take()?;
         slot.generation = slot.generation.wrapping_add(1);
         self.free.push(id.index);
-        self.by_tuple.remove(&(conn.local, conn.remote));
+        self.by_tuple
+            .remove(&TupleKey::new(conn.local, conn.remote));
         self.counts[class_index(Class::of(conn.state, conn.opened))] -= 1;
         self.buffers -= conn.buffers;
         Some(conn)
@@ -179,7 +181,7 @@ impl Table {
     }
 
     pub fn find(&self, local: IpEndpoint, remote: IpEndpoint) -> Option<ConnId> {
-        let index = *self.by_tuple.get(&(local, remote))?;
+        let index = *self.by_tuple.get(&TupleKey::new(local, remote))?;
         self.at(index)
     }
 
@@ -233,6 +235,7 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use smoltcp::socket::tcp;
     use smoltcp::wire::Ipv4Address;
 
     fn conn(id: ConnId, port: u16, state: TcpState) -> Conn {
@@ -240,7 +243,10 @@ mod tests {
             id,
             local: IpEndpoint::new(Ipv4Address::new(10, 0, 0, 1).into(), 80),
             remote: IpEndpoint::new(Ipv4Address::new(10, 0, 0, 2).into(), port),
-            socket: None,
+            solo: SoloSet::new(tcp::Socket::new(
+                tcp::SocketBuffer::new(vec![0; 16]),
+                tcp::SocketBuffer::new(vec![0; 16]),
+            )),
             state,
             since: Instant::ZERO,
             opened: false,
