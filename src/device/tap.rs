@@ -1,8 +1,7 @@
 //! The Linux TAP device as a smoltcp [`Device`].
 //!
-//! [`TapDevice::open`] creates the tap (or attaches to an existing, e.g. persistent, one):
-//! it opens `/dev/net/tun` non-blocking and attaches it with the `TUNSETIFF` ioctl in TAP
-//! mode without packet info. Frames the kernel sends towards the tap are read in
+//! [`TapDevice::open`] creates the tap (or attaches to an existing, e.g. persistent, one)
+//! through tun-tap's `Iface`, in TAP mode without packet info, non-blocking. Frames the kernel sends towards the tap are read in
 //! [`Device::receive`]; frames smoltcp transmits are written to the fd one `write` each.
 //! The event loop sleeps on [`TapDevice::fd`] with `smoltcp::phy::wait`.
 //!
@@ -15,8 +14,9 @@
 //! transmit; smoltcp still verifies them on receive, after the header's partial
 //! checksums are completed here. Without offload the offloads are switched off
 //! (`TUNSETOFFLOAD` 0), so a persistent tap left with them by an earlier run does not
-//! hand us partial checksums. The ioctls are our own (libc): the crates that open taps
-//! do not set these flags. Each `unsafe` block says why it is sound.
+//! hand us partial checksums. These ioctls are our own (libc): tun-tap does not set
+//! these flags, and `IFF_VNET_HDR` must be given when the tap is attached, so with
+//! offload the tap is opened here rather than by tun-tap. Each `unsafe` block says why it is sound.
 //!
 //! Each read and each write is stamped with the real time right after the system call
 //! returns ([`TapDevice::wire_time`]): the capture above uses these wire times rather
@@ -36,7 +36,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::num::NonZeroUsize;
 use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::io::{AsRawFd, RawFd};
+use std::os::unix::io::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
 use std::path::Path;
 use std::process::Command;
 
@@ -191,10 +191,42 @@ impl TapDevice {
     }
 }
 
-/// Opens `/dev/net/tun` and attaches it to tap `name` (made if missing), with a
-/// virtio-net header and the offloads when `offload`, without them otherwise. Returns
-/// the file and the name the kernel gave.
+/// Attaches to tap `name` (made if missing), with a virtio-net header and the offloads
+/// when `offload`, without them otherwise. Returns the file and the name the kernel gave.
+///
+/// Without offload the tap is opened by tun-tap, as it always was; tun-tap cannot ask for
+/// `IFF_VNET_HDR`, which must be given when the fd is attached, so with offload the
+/// `TUNSETIFF` is our own ([`attach_with_vnet_header`]).
 fn attach(name: &str, offload: bool) -> io::Result<(File, String)> {
+    let (file, given) = if offload {
+        attach_with_vnet_header(name)?
+    } else {
+        let iface = tun_tap::Iface::without_packet_info(name, tun_tap::Mode::Tap)?;
+        iface.set_non_blocking()?;
+        let given = iface.name().to_string();
+        // SAFETY: into_raw_fd hands over the open tap fd and gives up its ownership, so
+        // the File is its only owner and closes it exactly once.
+        let file = unsafe { File::from_raw_fd(iface.into_raw_fd()) };
+        (file, given)
+    };
+    let fd = file.as_raw_fd();
+    let offloads = if offload {
+        libc::TUN_F_CSUM | libc::TUN_F_TSO4 | libc::TUN_F_TSO6
+    } else {
+        0
+    };
+    // SAFETY: TUNSETOFFLOAD takes the flags as the argument's value; no memory is read
+    // or written through it.
+    if unsafe { libc::ioctl(fd, libc::TUNSETOFFLOAD, libc::c_ulong::from(offloads)) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((file, given))
+}
+
+/// Opens `/dev/net/tun` non-blocking and attaches it to tap `name` with
+/// `IFF_VNET_HDR`, then tells the kernel the header's size. Returns the file and the
+/// name the kernel gave.
+fn attach_with_vnet_header(name: &str) -> io::Result<(File, String)> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -208,11 +240,8 @@ fn attach(name: &str, offload: bool) -> io::Result<(File, String)> {
     for (d, &b) in req.ifr_name.iter_mut().zip(name.as_bytes()) {
         *d = b as libc::c_char;
     }
-    let mut flags = libc::IFF_TAP | libc::IFF_NO_PI;
-    if offload {
-        flags |= libc::IFF_VNET_HDR;
-    }
-    req.ifr_ifru.ifru_flags = flags as libc::c_short;
+    req.ifr_ifru.ifru_flags =
+        (libc::IFF_TAP | libc::IFF_NO_PI | libc::IFF_VNET_HDR) as libc::c_short;
     // SAFETY: TUNSETIFF reads and writes one `struct ifreq` through its argument; `req`
     // is one, alive and exclusively borrowed for the call.
     if unsafe { libc::ioctl(fd, libc::TUNSETIFF, &mut req as *mut libc::ifreq) } < 0 {
@@ -224,22 +253,10 @@ fn attach(name: &str, offload: bool) -> io::Result<(File, String)> {
         .take_while(|&&c| c != 0)
         .map(|&c| c as u8)
         .collect();
-    if offload {
-        let size = vnet::LEN as libc::c_int;
-        // SAFETY: TUNSETVNETHDRSZ reads one `int` through its argument; `size` is one,
-        // alive for the call.
-        if unsafe { libc::ioctl(fd, libc::TUNSETVNETHDRSZ, &size as *const libc::c_int) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    let offloads = if offload {
-        libc::TUN_F_CSUM | libc::TUN_F_TSO4 | libc::TUN_F_TSO6
-    } else {
-        0
-    };
-    // SAFETY: TUNSETOFFLOAD takes the flags as the argument's value; no memory is read
-    // or written through it.
-    if unsafe { libc::ioctl(fd, libc::TUNSETOFFLOAD, libc::c_ulong::from(offloads)) } < 0 {
+    let size = vnet::LEN as libc::c_int;
+    // SAFETY: TUNSETVNETHDRSZ reads one `int` through its argument; `size` is one,
+    // alive for the call.
+    if unsafe { libc::ioctl(fd, libc::TUNSETVNETHDRSZ, &size as *const libc::c_int) } < 0 {
         return Err(io::Error::last_os_error());
     }
     Ok((file, String::from_utf8_lossy(&given).into_owned()))
