@@ -1286,6 +1286,7 @@ fn pcap_stamps_are_wire_times_that_agree_with_tcpdump() {
         gaps.push(((d_ours - d_theirs).abs(), d_ours, d_theirs));
     }
     gaps.sort();
+    eprintln!("ACK after SYN-ACK (gap, ours, tcpdump's), µs: {gaps:?}");
     let (gap, d_ours, d_theirs) = gaps[1];
     assert!(
         gap <= 100,
