@@ -24,6 +24,21 @@ pub enum TcpState {
 }
 
 impl TcpState {
+    /// Every state, in the enum's order.
+    pub const ALL: [TcpState; 11] = [
+        TcpState::Closed,
+        TcpState::Listen,
+        TcpState::SynSent,
+        TcpState::SynReceived,
+        TcpState::Established,
+        TcpState::FinWait1,
+        TcpState::FinWait2,
+        TcpState::CloseWait,
+        TcpState::Closing,
+        TcpState::LastAck,
+        TcpState::TimeWait,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             TcpState::Closed => "CLOSED",

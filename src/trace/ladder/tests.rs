@@ -26,23 +26,10 @@ fn fl(names: &str) -> TcpFlags {
 
 /// A state from its name in the reports ("SYN_RCVD").
 fn st(name: &str) -> TcpState {
-    use TcpState::*;
-    [
-        Closed,
-        Listen,
-        SynSent,
-        SynReceived,
-        Established,
-        FinWait1,
-        FinWait2,
-        CloseWait,
-        Closing,
-        LastAck,
-        TimeWait,
-    ]
-    .into_iter()
-    .find(|s| s.name() == name)
-    .unwrap_or_else(|| panic!("state {name}"))
+    TcpState::ALL
+        .into_iter()
+        .find(|s| s.name() == name)
+        .unwrap_or_else(|| panic!("state {name}"))
 }
 
 /// Builds ladders item by item, numbering frames as a capture would.
